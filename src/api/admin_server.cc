@@ -1,0 +1,577 @@
+#include "api/admin_server.h"
+
+#include <fmt/core.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <charconv>
+#include <functional>
+#include <map>
+
+#include "api/errors.h"
+#include "api/http_types.h"
+#include "api/lambda_invoke.h"
+#include "config/service_spec.h"
+
+namespace cutover::api {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+using Handler = std::function<asio::awaitable<Response>(Request&, const Params&)>;
+
+struct Route {
+  http::verb method;
+  std::string pattern;  // "/v1/functions/{name}"
+  std::vector<std::string> segments;
+  Handler handler;
+};
+
+std::vector<std::string> Split(std::string_view path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.emplace_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+Response JsonResponse(unsigned status, const json::value& body) {
+  Response res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = json::serialize(body);
+  return res;
+}
+
+Response ErrorResponse(const Status& st) {
+  Response res{static_cast<http::status>(HttpStatusFor(st.code())), 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = ErrorBody(st);
+  return res;
+}
+
+Result<json::value> ParseJsonBody(const Request& req) {
+  boost::system::error_code ec;
+  json::value v = json::parse(req.body(), ec);
+  if (ec) return InvalidArgument("request body is not valid JSON: " + ec.message());
+  return v;
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+  }
+  return diff == 0;
+}
+
+json::object AliasJson(const store::AliasRecord& a) {
+  json::object o;
+  o["name"] = a.name;
+  o["primary_version"] = a.primary_version;
+  o["additional_version"] = a.additional_version;
+  o["additional_weight"] = a.additional_weight;
+  o["updated_ms"] = a.updated_ms;
+  return o;
+}
+
+class Server final : public AdminServer {
+ public:
+  Server(AdminSettings settings, asio::io_context& control, deploy::Publisher& publisher,
+         runtime::RuntimeService& runtime, const Clock& clock)
+      : settings_(std::move(settings)),
+        acceptor_(control),
+        publisher_(publisher),
+        runtime_(runtime),
+        invoker_(publisher, runtime, settings_.region),
+        clock_(clock) {
+    AddRoutes();
+  }
+
+  Status Listen() {
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(settings_.host, ec);
+    if (ec) return InvalidArgument("bad admin host " + settings_.host);
+    tcp::endpoint ep(address, settings_.port);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Unavailable(fmt::format("admin API cannot listen on {}:{}: {}", settings_.host,
+                                     settings_.port, ec.message()));
+    }
+    port_ = acceptor_.local_endpoint().port();
+    asio::co_spawn(acceptor_.get_executor(), Accept(), asio::detached);
+    return Status::Ok();
+  }
+
+  uint16_t port() const override { return port_; }
+  void Stop() override {
+    asio::post(acceptor_.get_executor(), [this] {
+      boost::system::error_code ec;
+      acceptor_.close(ec);
+    });
+  }
+
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  void Add(http::verb method, std::string pattern, Handler handler) {
+    Route r{method, pattern, Split(pattern), std::move(handler)};
+    routes_.push_back(std::move(r));
+  }
+
+  using Method = asio::awaitable<Response> (Server::*)(Request&, const Params&);
+  struct RouteDef {
+    http::verb method;
+    const char* pattern;
+    Method handler;
+  };
+  // The one list of endpoints: the server routes it and AdminRoutes() reports it to the doc test.
+  static const std::vector<RouteDef>& RouteDefs() {
+    using V = http::verb;
+    static const std::vector<RouteDef> kDefs = {
+        {V::get, "/v1/health", &Server::Health},
+        {V::head, "/v1/artifacts/{sha256}", &Server::HeadArtifact},
+        {V::put, "/v1/artifacts/{sha256}", &Server::PutArtifact},
+        {V::post, "/v1/services", &Server::PostService},
+        {V::get, "/v1/status", &Server::GetStatus},
+        {V::get, "/v1/functions", &Server::ListFunctions},
+        {V::get, "/v1/functions/{name}", &Server::GetFunction},
+        {V::get, "/v1/functions/{name}/aliases/{alias}", &Server::GetAlias},
+        {V::put, "/v1/functions/{name}/aliases/{alias}", &Server::PutAlias},
+        {V::post, "/v1/functions/{name}/versions/{version}/prewarm", &Server::Prewarm},
+        {V::get, "/v1/functions/{name}/logs", &Server::GetLogs},
+        {V::post, "/2015-03-31/functions/{name}/invocations", &Server::Invoke},
+    };
+    return kDefs;
+  }
+
+ public:
+  static std::vector<std::pair<std::string, std::string>> RoutePatterns() {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& d : RouteDefs()) {
+      out.emplace_back(std::string(http::to_string(d.method)), d.pattern);
+    }
+    return out;
+  }
+
+ private:
+  void AddRoutes() {
+    for (const auto& d : RouteDefs()) {
+      Method fn = d.handler;
+      Add(d.method, d.pattern,
+          [this, fn](Request& req, const Params& p) { return (this->*fn)(req, p); });
+    }
+  }
+
+  // Finds the route for (method, path); sets *path_matched when some route has the path.
+  const Route* FindRoute(http::verb method, std::string_view path, Params& params,
+                         bool* path_matched) const {
+    auto segs = Split(path);
+    for (const Route& r : routes_) {
+      if (r.segments.size() != segs.size()) continue;
+      Params p;
+      bool ok = true;
+      for (size_t i = 0; i < segs.size() && ok; ++i) {
+        const std::string& s = r.segments[i];
+        if (s.size() > 2 && s.front() == '{' && s.back() == '}') {
+          p[s.substr(1, s.size() - 2)] = PercentDecode(segs[i]);
+        } else {
+          ok = s == segs[i];
+        }
+      }
+      if (!ok) continue;
+      *path_matched = true;
+      if (r.method == method) {
+        params = std::move(p);
+        return &r;
+      }
+    }
+    return nullptr;
+  }
+
+  asio::awaitable<void> Accept() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor_.async_accept(kTuple);
+      if (ec) {
+        if (!acceptor_.is_open()) co_return;
+        continue;
+      }
+      asio::co_spawn(acceptor_.get_executor(), Session(std::move(socket)), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> Session(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(64 * 1024);
+      stream.expires_after(std::chrono::seconds(120));
+      auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+      if (ec) break;
+      bool artifact = parser.get().target().starts_with("/v1/artifacts/");
+      parser.body_limit(artifact ? settings_.max_artifact_bytes : settings_.max_body_bytes);
+      if (parser.get()[http::field::expect] == "100-continue") {
+        http::response<http::empty_body> cont{http::status::continue_, 11};
+        std::tie(ec, n) = co_await http::async_write(stream, cont, kTuple);
+      }
+      if (!ec && !parser.is_done()) {
+        std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, kTuple);
+      }
+      Response res;
+      bool close_after = false;
+      if (ec == http::error::body_limit) {
+        res = ErrorResponse(TooLarge("request body is over the admin API's limit"));
+        close_after = true;
+      } else if (ec) {
+        break;
+      } else {
+        stream.expires_never();
+        Request req = parser.release();
+        close_after = !req.keep_alive();
+        res = co_await Dispatch(req);
+      }
+      res.keep_alive(!close_after);
+      res.prepare_payload();
+      auto [wec, wn] = co_await http::async_write(stream, res, kTuple);
+      if (wec || close_after) break;
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  asio::awaitable<Response> Dispatch(Request& req) {
+    if (!settings_.token.empty()) {
+      std::string_view auth = req[http::field::authorization];
+      std::string expected = "Bearer " + settings_.token;
+      if (!ConstantTimeEquals(auth, expected)) {
+        Response res = ErrorResponse(
+            Status(StatusCode::kFailedPrecondition, "missing or wrong token: set CUTOVER_TOKEN"));
+        res.result(http::status::unauthorized);
+        co_return res;
+      }
+    }
+    std::string_view target = req.target();
+    std::string_view path = target.substr(0, target.find('?'));
+    Params params;
+    bool path_matched = false;
+    const Route* route = FindRoute(req.method(), path, params, &path_matched);
+    if (!route) {
+      if (path_matched) {
+        Response res = ErrorResponse(
+            InvalidArgument(fmt::format("{} is not allowed on {}", req.method_string(), path)));
+        res.result(http::status::method_not_allowed);
+        co_return res;
+      }
+      co_return ErrorResponse(
+          NotFound(fmt::format("no endpoint {} {}", req.method_string(), path)));
+    }
+    if (auto q = target.find('?'); q != std::string_view::npos) {
+      for (auto& [k, v] : ParseQuery(target.substr(q + 1))) params.emplace("?" + k, v);
+    }
+    auto handled = route->handler(req, params);
+    co_return co_await std::move(handled);
+  }
+
+  // --- handlers -------------------------------------------------------------------------------
+
+  asio::awaitable<Response> Health(Request&, const Params&) {
+    json::object o;
+    o["status"] = "ok";
+    o["version"] = "0.1.0";
+    o["gateway"] = settings_.gateway_url;
+    co_return JsonResponse(200, o);
+  }
+
+  asio::awaitable<Response> HeadArtifact(Request&, const Params& p) {
+    Response res{
+        publisher_.HasArtifact(p.at("sha256")) ? http::status::ok : http::status::not_found, 11};
+    co_return res;
+  }
+
+  asio::awaitable<Response> PutArtifact(Request& req, const Params& p) {
+    auto stored = publisher_.PutArtifact(p.at("sha256"), req.body());
+    if (!stored.ok()) co_return ErrorResponse(stored.status());
+    json::object o;
+    o["sha256"] = p.at("sha256");
+    o["stored"] = *stored;
+    co_return JsonResponse(*stored ? 201 : 200, o);
+  }
+
+  asio::awaitable<Response> PostService(Request& req, const Params&) {
+    auto body = ParseJsonBody(req);
+    if (!body.ok()) co_return ErrorResponse(body.status());
+    const json::object* o = body->if_object();
+    const json::value* spec_json = o ? o->if_contains("spec") : nullptr;
+    const json::value* sha = o ? o->if_contains("code_sha256") : nullptr;
+    if (!spec_json || !sha || !sha->is_string()) {
+      co_return ErrorResponse(
+          InvalidArgument("expected {\"spec\": {...}, \"code_sha256\": \"...\"}"));
+    }
+    auto spec = config::ServiceSpecFromJson(*spec_json);
+    if (!spec.ok()) co_return ErrorResponse(spec.status());
+    auto report = publisher_.PublishService(*spec, std::string(sha->as_string()));
+    if (!report.ok()) co_return ErrorResponse(report.status());
+    json::object out;
+    out["service"] = report->service;
+    out["stage"] = report->stage;
+    json::array fns;
+    for (const auto& f : report->functions) {
+      json::object fo;
+      fo["key"] = f.key;
+      fo["function_name"] = f.function_name;
+      fo["version"] = f.version;
+      fo["created"] = f.created;
+      if (f.alias) fo["alias"] = AliasJson(*f.alias);
+      fns.push_back(std::move(fo));
+    }
+    out["functions"] = std::move(fns);
+    json::array routes;
+    for (const auto& f : spec->functions) {
+      for (const auto& ev : f.events) routes.push_back(RouteJson(f, ev));
+    }
+    out["routes"] = std::move(routes);
+    json::array notices;
+    for (const auto& n : report->notices) notices.emplace_back(n);
+    out["notices"] = std::move(notices);
+    co_return JsonResponse(200, out);
+  }
+
+  json::object RouteJson(const config::FunctionSpec& f, const config::HttpEvent& ev) const {
+    json::object r;
+    r["method"] = ev.method;
+    r["path"] = ev.path;
+    r["kind"] = ev.kind == config::ApiKind::kRest ? "http" : "httpApi";
+    r["function"] = f.deployed_name;
+    r["url"] = settings_.gateway_url + (ev.path == "$default" ? "/" : ev.path);
+    return r;
+  }
+
+  json::object FunctionJson(const deploy::FunctionState& s) const {
+    json::object o;
+    o["function_name"] = s.spec.deployed_name;
+    o["key"] = s.spec.key;
+    o["service"] = s.service;
+    o["stage"] = s.stage;
+    o["runtime"] = s.spec.runtime;
+    o["handler"] = s.spec.handler;
+    o["timeout"] = s.spec.timeout_seconds;
+    o["memory_size"] = s.spec.memory_mb;
+    json::array versions;
+    for (const auto& [n, v] : s.versions) {
+      json::object vo;
+      vo["version"] = n;
+      vo["code_sha256"] = v.code_sha256;
+      vo["config_sha256"] = v.config_sha256;
+      vo["created_ms"] = v.created_ms;
+      auto stats = runtime_.Stats({s.spec.deployed_name, n});
+      json::object po;
+      po["instances"] = stats.instances;
+      po["busy"] = stats.busy;
+      po["queued"] = stats.queued;
+      po["cold_starts"] = stats.cold_starts;
+      po["restarts"] = stats.restarts;
+      vo["pool"] = std::move(po);
+      versions.push_back(std::move(vo));
+    }
+    o["versions"] = std::move(versions);
+    o["latest_version"] = s.latest_version();
+    if (s.alias) {
+      o["alias"] = AliasJson(*s.alias);
+    } else {
+      o["alias"] = nullptr;
+    }
+    json::array routes;
+    for (const auto& ev : s.spec.events) routes.push_back(RouteJson(s.spec, ev));
+    o["routes"] = std::move(routes);
+    return o;
+  }
+
+  asio::awaitable<Response> GetStatus(Request&, const Params&) {
+    json::object out;
+    out["gateway"] = settings_.gateway_url;
+    std::map<std::pair<std::string, std::string>, json::array> by_service;
+    json::array fns;
+    for (const auto& [name, s] : publisher_.functions()) {
+      by_service[{s.service, s.stage}].emplace_back(name);
+      fns.push_back(FunctionJson(s));
+    }
+    json::array services;
+    for (auto& [key, names] : by_service) {
+      json::object so;
+      so["service"] = key.first;
+      so["stage"] = key.second;
+      so["functions"] = std::move(names);
+      services.push_back(std::move(so));
+    }
+    out["services"] = std::move(services);
+    out["functions"] = std::move(fns);
+    co_return JsonResponse(200, out);
+  }
+
+  asio::awaitable<Response> ListFunctions(Request&, const Params&) {
+    json::array fns;
+    for (const auto& [name, s] : publisher_.functions()) fns.push_back(FunctionJson(s));
+    json::object out;
+    out["functions"] = std::move(fns);
+    co_return JsonResponse(200, out);
+  }
+
+  Result<const deploy::FunctionState*> Function(const Params& p) const {
+    const deploy::FunctionState* s = publisher_.FindFunction(p.at("name"));
+    if (!s) return NotFound(fmt::format("function {} does not exist", p.at("name")));
+    return s;
+  }
+
+  asio::awaitable<Response> GetFunction(Request&, const Params& p) {
+    auto s = Function(p);
+    if (!s.ok()) co_return ErrorResponse(s.status());
+    co_return JsonResponse(200, FunctionJson(**s));
+  }
+
+  asio::awaitable<Response> GetAlias(Request&, const Params& p) {
+    auto s = Function(p);
+    if (!s.ok()) co_return ErrorResponse(s.status());
+    if (!(*s)->alias || (*s)->alias->name != p.at("alias")) {
+      co_return ErrorResponse(
+          NotFound(fmt::format("function {} has no alias {}", p.at("name"), p.at("alias"))));
+    }
+    co_return JsonResponse(200, AliasJson(*(*s)->alias));
+  }
+
+  asio::awaitable<Response> PutAlias(Request& req, const Params& p) {
+    auto body = ParseJsonBody(req);
+    if (!body.ok()) co_return ErrorResponse(body.status());
+    const json::object* o = body->if_object();
+    auto uint_field = [&](const char* key, bool required) -> Result<uint32_t> {
+      const json::value* v = o ? o->if_contains(key) : nullptr;
+      if (!v || v->is_null()) {
+        if (required) return InvalidArgument(fmt::format("{} is required", key));
+        return uint32_t{0};
+      }
+      if (v->is_int64() && v->as_int64() >= 0 && v->as_int64() <= UINT32_MAX) {
+        return static_cast<uint32_t>(v->as_int64());
+      }
+      if (v->is_uint64() && v->as_uint64() <= UINT32_MAX)
+        return static_cast<uint32_t>(v->as_uint64());
+      return InvalidArgument(fmt::format("{} must be a version number", key));
+    };
+    auto primary = uint_field("primary_version", true);
+    if (!primary.ok()) co_return ErrorResponse(primary.status());
+    auto additional = uint_field("additional_version", false);
+    if (!additional.ok()) co_return ErrorResponse(additional.status());
+    double weight = 0;
+    if (const json::value* w = o->if_contains("additional_weight"); w && !w->is_null()) {
+      if (!w->is_number())
+        co_return ErrorResponse(InvalidArgument("additional_weight must be a number"));
+      weight = w->to_number<double>();
+    }
+    auto rec = publisher_.SetAlias(p.at("name"), p.at("alias"), *primary, *additional, weight);
+    if (!rec.ok()) co_return ErrorResponse(rec.status());
+    co_return JsonResponse(200, AliasJson(*rec));
+  }
+
+  asio::awaitable<Response> Prewarm(Request& req, const Params& p) {
+    auto s = Function(p);
+    if (!s.ok()) co_return ErrorResponse(s.status());
+    uint32_t version = 0;
+    const std::string& vs = p.at("version");
+    auto [ptr, ec] = std::from_chars(vs.data(), vs.data() + vs.size(), version);
+    if (ec != std::errc() || ptr != vs.data() + vs.size() || !(*s)->versions.count(version)) {
+      co_return ErrorResponse(NotFound(fmt::format("{} has no version {}", p.at("name"), vs)));
+    }
+    int instances = 1;
+    if (!req.body().empty()) {
+      auto body = ParseJsonBody(req);
+      if (!body.ok()) co_return ErrorResponse(body.status());
+      const json::value* n =
+          body->is_object() ? body->as_object().if_contains("instances") : nullptr;
+      if (n && n->is_int64() && n->as_int64() >= 0 && n->as_int64() <= 10000) {
+        instances = static_cast<int>(n->as_int64());
+      } else if (n) {
+        co_return ErrorResponse(InvalidArgument("instances must be an integer in [0, 10000]"));
+      }
+    }
+    Status st = runtime_.Prewarm({p.at("name"), version}, instances);
+    if (!st.ok()) co_return ErrorResponse(st);
+    json::object out;
+    out["function_name"] = p.at("name");
+    out["version"] = version;
+    out["instances"] = instances;
+    co_return JsonResponse(202, out);
+  }
+
+  asio::awaitable<Response> GetLogs(Request&, const Params& p) {
+    auto s = Function(p);
+    if (!s.ok()) co_return ErrorResponse(s.status());
+    uint32_t version = 0;
+    size_t tail = 64 * 1024;
+    if (auto it = p.find("?version"); it != p.end()) {
+      std::from_chars(it->second.data(), it->second.data() + it->second.size(), version);
+    }
+    if (auto it = p.find("?tail"); it != p.end()) {
+      std::from_chars(it->second.data(), it->second.data() + it->second.size(), tail);
+    }
+    auto text = runtime::ReadFunctionLogs(settings_.data_dir, p.at("name"), version, tail);
+    if (!text.ok()) co_return ErrorResponse(text.status());
+    Response res{http::status::ok, 11};
+    res.set(http::field::content_type, "text/plain; charset=utf-8");
+    res.body() = std::move(*text);
+    co_return res;
+  }
+
+  asio::awaitable<Response> Invoke(Request& req, const Params& p) {
+    std::string qualifier;
+    if (auto it = p.find("?Qualifier"); it != p.end()) qualifier = it->second;
+    std::string name = p.at("name");
+    auto handled = invoker_.Handle(req, std::move(name), std::move(qualifier));
+    co_return co_await std::move(handled);
+  }
+
+  AdminSettings settings_;
+  tcp::acceptor acceptor_;
+  deploy::Publisher& publisher_;
+  runtime::RuntimeService& runtime_;
+  LambdaInvokeHandler invoker_;
+  const Clock& clock_;
+  std::vector<Route> routes_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<AdminServer>> StartAdminServer(const AdminSettings& settings,
+                                                      asio::io_context& control,
+                                                      deploy::Publisher& publisher,
+                                                      runtime::RuntimeService& runtime,
+                                                      const Clock& clock) {
+  auto server = std::make_unique<Server>(settings, control, publisher, runtime, clock);
+  CUTOVER_RETURN_IF_ERROR(server->Listen());
+  return std::unique_ptr<AdminServer>(std::move(server));
+}
+
+std::vector<std::pair<std::string, std::string>> AdminRoutes() { return Server::RoutePatterns(); }
+
+}  // namespace cutover::api

@@ -1,0 +1,53 @@
+// AdminServer: the admin HTTP API (docs/API.md) — the /v1 endpoints the CLI and dashboard use and
+// the AWS-compatible Lambda Invoke API.
+//
+// Runs on the control loop's io_context, so its handlers read and change the Publisher's state on
+// the one thread that owns it, without locks. Handlers are thin: decode, call the module that
+// decides, encode.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "deploy/publisher.h"
+#include "runtime/runtime_service.h"
+
+namespace cutover::api {
+
+struct AdminSettings {
+  std::string host = "127.0.0.1";
+  uint16_t port = 3001;
+  std::filesystem::path data_dir;
+  std::string gateway_url;  // for /v1/health and `cutover deploy`'s output
+  std::string region = "us-east-1";
+  // When non-empty every request must carry "Authorization: Bearer <token>" (compared in constant
+  // time).
+  std::string token;
+  size_t max_artifact_bytes = 512u * 1024 * 1024;
+  size_t max_body_bytes = 16u * 1024 * 1024;
+};
+
+class AdminServer {
+ public:
+  virtual ~AdminServer() = default;
+  virtual uint16_t port() const = 0;
+  virtual void Stop() = 0;
+};
+
+Result<std::unique_ptr<AdminServer>> StartAdminServer(const AdminSettings& settings,
+                                                      boost::asio::io_context& control,
+                                                      deploy::Publisher& publisher,
+                                                      runtime::RuntimeService& runtime,
+                                                      const Clock& clock);
+
+// (method, path template) of every endpoint the admin server routes, in docs/API.md's notation.
+std::vector<std::pair<std::string, std::string>> AdminRoutes();
+
+}  // namespace cutover::api

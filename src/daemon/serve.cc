@@ -1,0 +1,196 @@
+#include "daemon/serve.h"
+
+#include <fmt/core.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include "api/admin_server.h"
+#include "common/clock.h"
+#include "deploy/publisher.h"
+#include "gateway/server.h"
+#include "router/snapshot.h"
+#include "runtime/runtime_service.h"
+#include "store/state_store.h"
+
+namespace cutover::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+
+constexpr auto kTickInterval = std::chrono::milliseconds(100);
+
+// Where aws-lambda-ric was installed by scripts/install-deps: $CUTOVER_NODE_DIR, else the first
+// third_party/node above the executable (a build tree inside the checkout), else the source tree.
+fs::path FindNodeRuntimeDir() {
+  if (const char* env = std::getenv("CUTOVER_NODE_DIR"); env && *env) return env;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  for (fs::path dir = exe.parent_path(); !ec && !dir.empty() && dir != dir.root_path();
+       dir = dir.parent_path()) {
+    if (fs::exists(dir / "third_party/node/node_modules/aws-lambda-ric", ec)) {
+      return dir / "third_party/node";
+    }
+  }
+  return fs::path(CUTOVER_SOURCE_DIR) / "third_party/node";
+}
+
+void PrintBanner(const cli::ServeOptions& o, const std::string& gateway_url,
+                 const std::string& admin_url, const fs::path& data_dir,
+                 const deploy::Publisher& publisher, double scale) {
+  fmt::print("cutover 0.1.0 serving\n");
+  fmt::print("  gateway  {}\n", gateway_url);
+  fmt::print(
+      "  admin    {}   (Lambda Invoke API: POST /2015-03-31/functions/{{name}}/invocations)\n",
+      admin_url);
+  fmt::print("  data     {}\n", data_dir.string());
+  if (scale != 1.0) fmt::print("  time     {}x faster than real time\n", scale);
+  bool any = false;
+  for (const auto& [name, s] : publisher.functions()) {
+    for (const auto& ev : s.spec.events) {
+      if (!any) fmt::print("routes:\n");
+      any = true;
+      auto t = s.ServingTarget();
+      fmt::print("  {:<6} {}{}  → {} ({} {})\n", ev.method, gateway_url,
+                 ev.path == "$default" ? "/" : ev.path, name, t.is_alias ? "alias" : "version",
+                 t.qualifier);
+    }
+  }
+  if (!any) fmt::print("no functions deployed yet: run `cutover deploy --dir <service>`\n");
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int Serve(const cli::ServeOptions& o) {
+  auto level = spdlog::level::from_str(o.log_level);
+  spdlog::set_default_logger(spdlog::stderr_color_mt("cutover"));
+  spdlog::set_level(level);
+
+  fs::path data_dir =
+      o.data_dir.empty() ? fs::absolute(o.dir) / ".cutover" : fs::absolute(o.data_dir);
+  std::error_code ec;
+  fs::create_directories(data_dir, ec);
+  if (ec) {
+    fmt::print(stderr, "cutover: cannot create data directory {}: {}\n", data_dir.string(),
+               ec.message());
+    return 1;
+  }
+
+  std::unique_ptr<Clock> clock;
+  if (o.time_scale == 1.0) {
+    clock = std::make_unique<RealClock>();
+  } else {
+    clock = std::make_unique<ScaledClock>(o.time_scale);
+  }
+
+  auto store = store::OpenSqliteStore(data_dir / "state.db");
+  if (!store.ok()) {
+    fmt::print(stderr, "cutover: {}\n", store.status().ToString());
+    return 1;
+  }
+
+  const int nworkers =
+      o.workers > 0 ? o.workers : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::unique_ptr<asio::io_context>> worker_ctx;
+  std::vector<asio::io_context*> worker_ptrs;
+  for (int i = 0; i < nworkers; ++i) {
+    worker_ctx.push_back(std::make_unique<asio::io_context>(1));
+    worker_ptrs.push_back(worker_ctx.back().get());
+  }
+  asio::io_context control(1);
+
+  runtime::RuntimeSettings rs;
+  rs.data_dir = data_dir;
+  rs.node_ric_dir = FindNodeRuntimeDir();
+  rs.contexts = worker_ptrs;
+  rs.clock = clock.get();
+  auto runtime = runtime::CreateRuntimeService(rs);
+
+  router::RouteTableSnapshot routes;
+  deploy::Publisher publisher({data_dir}, **store, *runtime, routes, *clock);
+  if (Status st = publisher.Restore(); !st.ok()) {
+    fmt::print(stderr, "cutover: {}\n", st.ToString());
+    return 1;
+  }
+
+  gateway::GatewaySettings gs;
+  gs.host = o.host;
+  gs.port = static_cast<uint16_t>(o.port);
+  gs.version_header = o.version_header;
+  auto gw = gateway::StartGateway(gs, worker_ptrs, routes, *runtime, *clock);
+  if (!gw.ok()) {
+    fmt::print(stderr, "cutover: {}\n", gw.status().message());
+    return 1;
+  }
+  const std::string gateway_url = fmt::format("http://{}:{}", o.host, (*gw)->port());
+
+  api::AdminSettings as;
+  as.host = o.admin_host;
+  as.port = static_cast<uint16_t>(o.admin_port);
+  as.data_dir = data_dir;
+  as.gateway_url = gateway_url;
+  if (const char* token = std::getenv("CUTOVER_TOKEN"); token) as.token = token;
+  auto admin = api::StartAdminServer(as, control, publisher, *runtime, *clock);
+  if (!admin.ok()) {
+    fmt::print(stderr, "cutover: {}\n", admin.status().message());
+    return 1;
+  }
+  const std::string admin_url = fmt::format("http://{}:{}", o.admin_host, (*admin)->port());
+
+  PrintBanner(o, gateway_url, admin_url, data_dir, publisher, o.time_scale);
+  if (!o.ready_file.empty()) {
+    fs::path tmp = o.ready_file;
+    tmp += ".tmp";
+    std::ofstream(tmp) << fmt::format(R"({{"gateway": "{}", "admin": "{}", "pid": {}}})",
+                                      gateway_url, admin_url, getpid())
+                       << "\n";
+    fs::rename(tmp, o.ready_file, ec);
+  }
+
+  // The control loop: one tick drives supervision now, and alarms and deployment steps later.
+  asio::steady_timer tick(control);
+  std::function<void()> schedule = [&] {
+    tick.expires_after(kTickInterval);
+    tick.async_wait([&](boost::system::error_code e) {
+      if (e) return;
+      runtime->Tick();
+      schedule();
+    });
+  };
+  schedule();
+
+  asio::signal_set signals(control, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code, int sig) {
+    spdlog::info("signal {}: shutting down", sig);
+    tick.cancel();
+    (*gw)->Stop();
+    (*admin)->Stop();
+    control.stop();
+  });
+
+  std::vector<std::thread> threads;
+  for (auto& ctx : worker_ctx) {
+    threads.emplace_back([c = ctx.get()] {
+      auto guard = asio::make_work_guard(*c);
+      c->run();
+    });
+  }
+  control.run();
+
+  runtime->Shutdown();
+  for (auto& ctx : worker_ctx) ctx->stop();
+  for (auto& t : threads) t.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace cutover::daemon

@@ -1,0 +1,415 @@
+#include "deploy/publisher.h"
+
+#include <fmt/core.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <set>
+#include <system_error>
+
+#include "common/sha256.h"
+#include "config/loader.h"
+#include "package/package.h"
+
+namespace cutover::deploy {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+namespace {
+
+runtime::RuntimeFamily FamilyOf(config::RuntimeKind kind) {
+  switch (kind) {
+    case config::RuntimeKind::kProvided:
+      return runtime::RuntimeFamily::kProvided;
+    case config::RuntimeKind::kNode:
+      return runtime::RuntimeFamily::kNode;
+    case config::RuntimeKind::kPython:
+      return runtime::RuntimeFamily::kPython;
+    case config::RuntimeKind::kPhpFpm:
+      return runtime::RuntimeFamily::kPhpFpm;
+    case config::RuntimeKind::kPhpFunction:
+      return runtime::RuntimeFamily::kPhpFunction;
+  }
+  return runtime::RuntimeFamily::kProvided;
+}
+
+std::optional<config::RuntimeKind> KindFromName(std::string_view name) {
+  for (auto k :
+       {config::RuntimeKind::kProvided, config::RuntimeKind::kNode, config::RuntimeKind::kPython,
+        config::RuntimeKind::kPhpFpm, config::RuntimeKind::kPhpFunction}) {
+    if (config::RuntimeKindName(k) == name) return k;
+  }
+  return std::nullopt;
+}
+
+router::ApiKind ToRouterKind(config::ApiKind kind) {
+  return kind == config::ApiKind::kRest ? router::ApiKind::kRest : router::ApiKind::kHttpApi;
+}
+
+Status WriteFileAtomically(const fs::path& path, const std::string& bytes) {
+  fs::path tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return Internal("cannot write " + tmp.string());
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) return Internal("cannot write " + tmp.string() + " (disk full?)");
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return Internal(fmt::format("cannot rename {}: {}", tmp.string(), ec.message()));
+  return Status::Ok();
+}
+
+bool IsHexSha(const std::string& s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+router::FunctionTarget FunctionState::ServingTarget() const {
+  router::FunctionTarget t;
+  t.service = service;
+  t.stage = stage;
+  t.function_key = spec.key;
+  t.function_name = spec.deployed_name;
+  t.timeout_ms = spec.timeout_seconds * 1000;
+  if (alias) {
+    t.is_alias = true;
+    t.qualifier = alias->name;
+    t.primary_version = alias->primary_version;
+    t.additional_version = alias->additional_version;
+    t.additional_weight = alias->additional_weight;
+  } else {
+    t.qualifier = std::to_string(latest_version());
+    t.primary_version = latest_version();
+  }
+  return t;
+}
+
+Publisher::Publisher(PublisherSettings settings, store::StateStore& store,
+                     runtime::RuntimeService& runtime, router::RouteTableSnapshot& routes,
+                     const Clock& clock)
+    : settings_(std::move(settings)),
+      store_(store),
+      runtime_(runtime),
+      routes_(routes),
+      clock_(clock) {}
+
+fs::path Publisher::CodeDir(const std::string& sha256) const {
+  return settings_.data_dir / "code" / sha256;
+}
+
+std::string Publisher::VersionConfigJson(const config::FunctionSpec& spec) {
+  // Key order is fixed by construction, so equal configurations give equal text and hash.
+  json::object o;
+  o["key"] = spec.key;
+  o["function_name"] = spec.deployed_name;
+  o["runtime"] = spec.runtime;
+  o["kind"] = config::RuntimeKindName(spec.kind);
+  o["php_version"] = spec.php_version;
+  o["handler"] = spec.handler;
+  o["timeout"] = spec.timeout_seconds;
+  o["memory_size"] = spec.memory_mb;
+  json::object env;
+  for (const auto& [k, v] : spec.environment) env[k] = v;  // std::map: sorted
+  o["environment"] = std::move(env);
+  json::array layers;
+  for (const auto& l : spec.layers) layers.emplace_back(l);
+  o["layers"] = std::move(layers);
+  if (spec.reserved_concurrency) o["reserved_concurrency"] = *spec.reserved_concurrency;
+  return json::serialize(o);
+}
+
+Result<config::FunctionSpec> FunctionSpecFromVersionConfig(const std::string& config_json) {
+  boost::system::error_code ec;
+  json::value v = json::parse(config_json, ec);
+  if (ec || !v.is_object()) return InvalidArgument("version configuration is not a JSON object");
+  const json::object& o = v.as_object();
+  config::FunctionSpec spec;
+  auto str = [&](const char* key) -> std::string {
+    const json::value* f = o.if_contains(key);
+    return f && f->is_string() ? std::string(f->as_string()) : std::string();
+  };
+  auto num = [&](const char* key, int def) -> int {
+    const json::value* f = o.if_contains(key);
+    return f && f->is_int64() ? static_cast<int>(f->as_int64()) : def;
+  };
+  spec.key = str("key");
+  spec.deployed_name = str("function_name");
+  spec.runtime = str("runtime");
+  auto kind = KindFromName(str("kind"));
+  if (!kind) return InvalidArgument("version configuration has an unknown runtime kind");
+  spec.kind = *kind;
+  spec.php_version = str("php_version");
+  spec.handler = str("handler");
+  spec.timeout_seconds = num("timeout", 6);
+  spec.memory_mb = num("memory_size", 1024);
+  if (const json::value* env = o.if_contains("environment"); env && env->is_object()) {
+    for (const auto& [k, val] : env->as_object()) {
+      if (val.is_string()) spec.environment[std::string(k)] = std::string(val.as_string());
+    }
+  }
+  if (const json::value* layers = o.if_contains("layers"); layers && layers->is_array()) {
+    for (const auto& l : layers->as_array()) {
+      if (l.is_string()) spec.layers.emplace_back(l.as_string());
+    }
+  }
+  if (const json::value* rc = o.if_contains("reserved_concurrency"); rc && rc->is_int64()) {
+    spec.reserved_concurrency = static_cast<int>(rc->as_int64());
+  }
+  return spec;
+}
+
+runtime::InstanceConfig Publisher::InstanceConfigFor(const store::VersionRecord& version,
+                                                     const config::FunctionSpec& spec) const {
+  runtime::InstanceConfig c;
+  c.key = {version.function_name, version.version};
+  c.family = FamilyOf(spec.kind);
+  c.runtime_name = spec.runtime;
+  c.handler = spec.handler;
+  c.task_root = CodeDir(version.code_sha256);
+  c.timeout_ms = spec.timeout_seconds * 1000;
+  c.memory_mb = spec.memory_mb;
+  c.environment = spec.environment;
+  c.max_concurrency = spec.reserved_concurrency.value_or(settings_.default_concurrency);
+  c.max_queue = std::max(1, c.max_concurrency) * settings_.queue_per_instance;
+  return c;
+}
+
+const FunctionState* Publisher::FindFunction(const std::string& function_name) const {
+  auto it = functions_.find(function_name);
+  return it == functions_.end() ? nullptr : &it->second;
+}
+
+bool Publisher::HasArtifact(const std::string& sha256) const {
+  if (!IsHexSha(sha256)) return false;
+  std::error_code ec;
+  return fs::is_directory(CodeDir(sha256), ec);
+}
+
+Result<bool> Publisher::PutArtifact(const std::string& sha256, const std::string& bytes) {
+  if (!IsHexSha(sha256)) return InvalidArgument("artifact id must be a lowercase hex SHA-256");
+  if (HasArtifact(sha256)) return false;
+  std::string actual = Sha256Hex(bytes);
+  if (actual != sha256) {
+    return InvalidArgument(fmt::format(
+        "the uploaded bytes hash to {}, not {}: the upload was corrupted", actual, sha256));
+  }
+  std::error_code ec;
+  fs::create_directories(settings_.data_dir / "artifacts", ec);
+  fs::create_directories(settings_.data_dir / "code", ec);
+  fs::path archive = settings_.data_dir / "artifacts" / (sha256 + ".tar.gz");
+  CUTOVER_RETURN_IF_ERROR(WriteFileAtomically(archive, bytes));
+  Status st = package::ExtractPackage(bytes, CodeDir(sha256));
+  if (!st.ok()) {
+    fs::remove(archive, ec);
+    return st.WithPrefix("the package does not unpack");
+  }
+  spdlog::info("stored package {} ({} bytes)", sha256.substr(0, 12), bytes.size());
+  return true;
+}
+
+Result<std::shared_ptr<const router::RouteTable>> Publisher::BuildRoutes(
+    const std::map<std::string, FunctionState>& functions) const {
+  std::vector<router::RouteSpec> routes;
+  for (const auto& [name, state] : functions) {
+    if (state.latest_version() == 0) continue;
+    auto target = std::make_shared<const router::FunctionTarget>(state.ServingTarget());
+    for (const auto& ev : state.spec.events) {
+      routes.push_back({ToRouterKind(ev.kind), ev.method, ev.path, target});
+    }
+  }
+  return router::RouteTable::Build(std::move(routes));
+}
+
+Status Publisher::Restore() {
+  std::map<std::string, FunctionState> functions;
+  Status st = store_.Read([&](store::StoreTxn& txn) -> Status {
+    CUTOVER_ASSIGN_OR_RETURN(auto services, txn.ListServices());
+    for (const auto& svc : services) {
+      // One unreadable record must not keep every other service from being served: skip it, loudly.
+      boost::system::error_code ec;
+      json::value v = json::parse(svc.spec_json, ec);
+      auto parsed =
+          ec ? Result<config::ServiceSpec>(Internal("not JSON")) : config::ServiceSpecFromJson(v);
+      if (!parsed.ok()) {
+        spdlog::error("cannot restore service {} ({}): {}; it is not served until redeployed",
+                      svc.name, svc.stage, parsed.status().ToString());
+        continue;
+      }
+      config::ServiceSpec spec = std::move(parsed).value();
+      for (auto& fn : spec.functions) {
+        FunctionState state;
+        state.service = spec.service;
+        state.stage = spec.stage;
+        CUTOVER_ASSIGN_OR_RETURN(auto versions, txn.ListVersions(fn.deployed_name));
+        for (auto& ver : versions) state.versions[ver.version] = std::move(ver);
+        if (fn.deployment) {
+          CUTOVER_ASSIGN_OR_RETURN(state.alias,
+                                   txn.GetAlias(fn.deployed_name, fn.deployment->alias));
+        }
+        std::string name = fn.deployed_name;
+        state.spec = std::move(fn);
+        functions[name] = std::move(state);
+      }
+    }
+    return Status::Ok();
+  });
+  CUTOVER_RETURN_IF_ERROR(st.WithPrefix("restoring state from the store"));
+  for (const auto& [name, state] : functions) {
+    for (const auto& [n, ver] : state.versions) {
+      auto spec = FunctionSpecFromVersionConfig(ver.config_json);
+      if (!spec.ok()) {
+        spdlog::error("cannot restore {} version {}: {}", name, n, spec.status().ToString());
+        continue;
+      }
+      runtime_.Register(InstanceConfigFor(ver, *spec));
+    }
+  }
+  CUTOVER_ASSIGN_OR_RETURN(auto table, BuildRoutes(functions));
+  functions_ = std::move(functions);
+  routes_.Publish(std::move(table));
+  spdlog::info("restored {} function(s) from the store", functions_.size());
+  return Status::Ok();
+}
+
+Result<PublishReport> Publisher::PublishService(const config::ServiceSpec& spec,
+                                                const std::string& code_sha256) {
+  if (!HasArtifact(code_sha256)) {
+    return NotFound(fmt::format("package {} has not been uploaded", code_sha256));
+  }
+  CUTOVER_RETURN_IF_ERROR(config::CheckEntryPoints(spec, CodeDir(code_sha256)));
+  const int64_t now_ms = ToEpochMillis(clock_.Now());
+
+  // The catalogue as it will be once this service is replaced.
+  std::map<std::string, FunctionState> next = functions_;
+  for (auto it = next.begin(); it != next.end();) {
+    if (it->second.service == spec.service && it->second.stage == spec.stage) {
+      it = next.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& fn : spec.functions) {
+    if (next.count(fn.deployed_name)) {
+      return AlreadyExists(fmt::format("function name {} is already used by service {} ({})",
+                                       fn.deployed_name, next[fn.deployed_name].service,
+                                       next[fn.deployed_name].stage));
+    }
+  }
+
+  PublishReport report;
+  report.service = spec.service;
+  report.stage = spec.stage;
+  report.notices = spec.notices;
+  std::shared_ptr<const router::RouteTable> table;
+
+  Status st = store_.Write([&](store::StoreTxn& txn) -> Status {
+    for (const auto& fn : spec.functions) {
+      FunctionState state;
+      state.service = spec.service;
+      state.stage = spec.stage;
+      state.spec = fn;
+      CUTOVER_ASSIGN_OR_RETURN(auto versions, txn.ListVersions(fn.deployed_name));
+      for (auto& ver : versions) state.versions[ver.version] = std::move(ver);
+
+      std::string config_json = VersionConfigJson(fn);
+      std::string config_sha = Sha256Hex(config_json);
+      PublishedFunction pub{fn.key, fn.deployed_name, state.latest_version(), false, std::nullopt};
+      const store::VersionRecord* latest =
+          state.versions.empty() ? nullptr : &state.versions.rbegin()->second;
+      // Lambda's PublishVersion rule: nothing changed, no new version.
+      if (latest == nullptr || latest->code_sha256 != code_sha256 ||
+          latest->config_sha256 != config_sha) {
+        store::VersionRecord rec{fn.deployed_name, state.latest_version() + 1,
+                                 spec.service,     spec.stage,
+                                 code_sha256,      config_sha,
+                                 config_json,      now_ms};
+        CUTOVER_RETURN_IF_ERROR(txn.InsertVersion(rec));
+        state.versions[rec.version] = rec;
+        pub.version = rec.version;
+        pub.created = true;
+      }
+      if (fn.deployment) {
+        CUTOVER_ASSIGN_OR_RETURN(auto alias, txn.GetAlias(fn.deployed_name, fn.deployment->alias));
+        // This issue moves the alias straight to the new version; the deployment controller will
+        // shift it gradually instead.
+        if (!alias || alias->primary_version != pub.version || alias->additional_version != 0) {
+          alias = store::AliasRecord{
+              fn.deployed_name, fn.deployment->alias, pub.version, 0, 0.0, now_ms};
+          CUTOVER_RETURN_IF_ERROR(txn.PutAlias(*alias));
+        }
+        state.alias = alias;
+        pub.alias = alias;
+      }
+      report.functions.push_back(pub);
+      next[fn.deployed_name] = std::move(state);
+    }
+    auto built = BuildRoutes(next);
+    if (!built.ok()) return built.status();
+    table = std::move(built).value();
+    return txn.PutService(
+        {spec.service, spec.stage, json::serialize(config::ToJson(spec)), code_sha256, now_ms});
+  });
+  CUTOVER_RETURN_IF_ERROR(st);
+
+  // Committed: now make it real.
+  for (const auto& pub : report.functions) {
+    const FunctionState& state = next[pub.function_name];
+    if (pub.created) {
+      const auto& ver = state.versions.at(pub.version);
+      runtime_.Register(InstanceConfigFor(ver, state.spec));
+    }
+  }
+  functions_ = std::move(next);
+  routes_.Publish(std::move(table));
+  for (const auto& pub : report.functions) {
+    spdlog::info("{}: {} version {}{}", spec.service, pub.function_name, pub.version,
+                 pub.created ? " published" : " unchanged");
+  }
+  return report;
+}
+
+Result<store::AliasRecord> Publisher::SetAlias(const std::string& function_name,
+                                               const std::string& alias_name, uint32_t primary,
+                                               uint32_t additional, double weight) {
+  auto it = functions_.find(function_name);
+  if (it == functions_.end())
+    return NotFound(fmt::format("function {} does not exist", function_name));
+  FunctionState& state = it->second;
+  if (!state.alias || state.alias->name != alias_name) {
+    return NotFound(fmt::format("function {} has no alias {}", function_name, alias_name));
+  }
+  if (!state.versions.count(primary)) {
+    return InvalidArgument(fmt::format("{} has no version {}", function_name, primary));
+  }
+  if (additional != 0 && !state.versions.count(additional)) {
+    return InvalidArgument(fmt::format("{} has no version {}", function_name, additional));
+  }
+  if (additional == primary && additional != 0) {
+    return InvalidArgument("the additional version must differ from the primary version");
+  }
+  if (!(weight >= 0.0 && weight <= 1.0)) {
+    return InvalidArgument("additional_weight must be within [0, 1]");
+  }
+  if (additional == 0) weight = 0.0;
+  store::AliasRecord rec{function_name, alias_name, primary,
+                         additional,    weight,     ToEpochMillis(clock_.Now())};
+  CUTOVER_RETURN_IF_ERROR(store_.Write([&](store::StoreTxn& txn) { return txn.PutAlias(rec); }));
+  state.alias = rec;
+  auto table = BuildRoutes(functions_);
+  if (!table.ok()) return table.status();  // cannot happen: routes did not change
+  routes_.Publish(std::move(table).value());
+  spdlog::info("alias {}:{} → {} + {} at {:.3f}", function_name, alias_name, primary, additional,
+               weight);
+  return rec;
+}
+
+}  // namespace cutover::deploy

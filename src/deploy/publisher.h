@@ -1,0 +1,115 @@
+// Publisher: turns an uploaded package plus a resolved ServiceSpec into published versions, aliases
+// and a route table, and keeps the in-memory catalogue of every function the gateway and the Invoke
+// API serve.
+//
+// Persist, then publish: each change is one store transaction; only after it commits does the
+// Publisher update its catalogue, register runtime pools and publish a new RouteTable. On start,
+// Restore() rebuilds all of that from the store, so a restarted daemon serves exactly what it
+// served before.
+//
+// Thread-safety: control loop only (the admin API runs there too). The route table it publishes is
+// read by gateway workers through router::RouteTableSnapshot.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "config/service_spec.h"
+#include "router/route_table.h"
+#include "router/snapshot.h"
+#include "runtime/runtime_service.h"
+#include "store/state_store.h"
+
+namespace cutover::deploy {
+
+struct PublisherSettings {
+  std::filesystem::path data_dir;  // artifacts/ and code/ live here
+  int default_concurrency = 10;    // instances per version when reservedConcurrency is unset
+  int queue_per_instance = 10;     // wait-queue slots per allowed instance
+};
+
+// A function as the platform serves it now.
+struct FunctionState {
+  std::string service;
+  std::string stage;
+  config::FunctionSpec spec;  // as last deployed (events, deploymentSettings)
+  std::map<uint32_t, store::VersionRecord> versions;
+  std::optional<store::AliasRecord> alias;  // present when the function has deploymentSettings
+
+  uint32_t latest_version() const { return versions.empty() ? 0 : versions.rbegin()->first; }
+  // What an unqualified invocation or a route reaches: the alias, else the newest version.
+  router::FunctionTarget ServingTarget() const;
+};
+
+struct PublishedFunction {
+  std::string key;
+  std::string function_name;
+  uint32_t version = 0;
+  bool created = false;  // false: nothing changed, the existing version stands
+  std::optional<store::AliasRecord> alias;
+};
+
+struct PublishReport {
+  std::string service;
+  std::string stage;
+  std::vector<PublishedFunction> functions;
+  std::vector<std::string> notices;
+};
+
+class Publisher final {
+ public:
+  Publisher(PublisherSettings settings, store::StateStore& store, runtime::RuntimeService& runtime,
+            router::RouteTableSnapshot& routes, const Clock& clock);
+
+  // Rebuilds catalogue, runtime pools and the route table from the store.
+  Status Restore();
+
+  bool HasArtifact(const std::string& sha256) const;
+  // Stores a package under its SHA-256 after checking that `bytes` hash to it. Returns true when it
+  // was new. InvalidArgument on a hash mismatch or an archive that does not unpack.
+  Result<bool> PutArtifact(const std::string& sha256, const std::string& bytes);
+
+  // Publishes a service from a stored package. Errors: NotFound (no such artifact), InvalidArgument
+  // (an entry point missing from the package), AlreadyExists (a route collides with another
+  // service's).
+  Result<PublishReport> PublishService(const config::ServiceSpec& spec,
+                                       const std::string& code_sha256);
+
+  // Sets an alias' weights (the admin API now, the deployment controller later).
+  Result<store::AliasRecord> SetAlias(const std::string& function_name, const std::string& alias,
+                                      uint32_t primary, uint32_t additional, double weight);
+
+  const std::map<std::string, FunctionState>& functions() const { return functions_; }
+  const FunctionState* FindFunction(const std::string& function_name) const;
+  std::filesystem::path CodeDir(const std::string& sha256) const;
+
+ private:
+  // The configuration that makes a version (Lambda's: code + runtime, handler, memory, timeout,
+  // environment, layers, concurrency) as canonical JSON; its SHA-256 decides whether to publish.
+  static std::string VersionConfigJson(const config::FunctionSpec& spec);
+  runtime::InstanceConfig InstanceConfigFor(const store::VersionRecord& version,
+                                            const config::FunctionSpec& spec) const;
+  // Builds the route table for every deployed service, with `extra` standing in for its service.
+  Result<std::shared_ptr<const router::RouteTable>> BuildRoutes(
+      const std::map<std::string, FunctionState>& functions) const;
+
+  PublisherSettings settings_;
+  store::StateStore& store_;
+  runtime::RuntimeService& runtime_;
+  router::RouteTableSnapshot& routes_;
+  const Clock& clock_;
+  std::map<std::string, FunctionState> functions_;  // by deployed name
+};
+
+// Parses the version configuration JSON stored with a version back into the fields InstanceConfig
+// needs.
+Result<config::FunctionSpec> FunctionSpecFromVersionConfig(const std::string& config_json);
+
+}  // namespace cutover::deploy

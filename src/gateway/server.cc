@@ -1,0 +1,327 @@
+#include "gateway/server.h"
+
+#include <fmt/core.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <functional>
+
+#include "common/ids.h"
+#include "common/random.h"
+#include "gateway/async_invoke.h"
+#include "gateway/proxy_event.h"
+
+namespace cutover::gateway {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+// State owned by one worker thread: its view of the route table and its random numbers.
+struct Worker {
+  explicit Worker(const router::RouteTableSnapshot& routes)
+      : reader(routes), random(Random::FromEntropy()) {}
+  router::RouteTableSnapshot::Reader reader;
+  Random random;
+};
+
+Response JsonError(unsigned status, std::string_view body, std::string_view error_type) {
+  Response res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, "application/json");
+  if (!error_type.empty()) res.set("x-amzn-ErrorType", error_type);
+  res.body() = std::string(body);
+  return res;
+}
+
+std::string ApiId(const router::FunctionTarget& t) {
+  // API Gateway ids are 10 lower-case alphanumerics; derive a stable one from service and stage.
+  size_t h = std::hash<std::string>{}(t.service + "/" + t.stage);
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string id;
+  for (int i = 0; i < 10; ++i, h /= 36) id += kAlphabet[h % 36];
+  return id;
+}
+
+std::string FunctionArn(const GatewaySettings& s, const router::FunctionTarget& t) {
+  return fmt::format("arn:aws:lambda:{}:000000000000:function:{}:{}", s.region, t.function_name,
+                     t.qualifier);
+}
+
+class Server final : public GatewayServer {
+ public:
+  Server(GatewaySettings settings, const router::RouteTableSnapshot& routes,
+         runtime::RuntimeService& runtime, const Clock& clock)
+      : settings_(std::move(settings)), routes_(routes), runtime_(runtime), clock_(clock) {}
+
+  Status Listen(const std::vector<asio::io_context*>& contexts) {
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(settings_.host, ec);
+    if (ec) return InvalidArgument("bad gateway host " + settings_.host);
+    uint16_t port = settings_.port;
+    for (asio::io_context* ctx : contexts) {
+      auto acceptor = std::make_unique<tcp::acceptor>(*ctx);
+      tcp::endpoint ep(address, port);
+      acceptor->open(ep.protocol(), ec);
+      if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) {
+        using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+        acceptor->set_option(ReusePort(true), ec);
+      }
+      if (!ec) acceptor->bind(ep, ec);
+      if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) {
+        return Unavailable(
+            fmt::format("gateway cannot listen on {}:{}: {}", settings_.host, port, ec.message()));
+      }
+      port = acceptor->local_endpoint().port();
+      workers_.push_back(std::make_unique<Worker>(routes_));
+      acceptors_.push_back(std::move(acceptor));
+    }
+    port_ = port;
+    for (size_t i = 0; i < acceptors_.size(); ++i) {
+      asio::co_spawn(acceptors_[i]->get_executor(), Accept(*acceptors_[i], *workers_[i]),
+                     asio::detached);
+    }
+    return Status::Ok();
+  }
+
+  uint16_t port() const override { return port_; }
+
+  void Stop() override {
+    for (auto& a : acceptors_) {
+      asio::post(a->get_executor(), [acc = a.get()] {
+        boost::system::error_code ec;
+        acc->close(ec);
+      });
+    }
+  }
+
+ private:
+  asio::awaitable<void> Accept(tcp::acceptor& acceptor, Worker& worker) {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(kTuple);
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        spdlog::warn("gateway accept failed: {}", ec.message());
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true), ec);
+      asio::co_spawn(acceptor.get_executor(), Session(std::move(socket), worker), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> Session(tcp::socket socket, Worker& worker) {
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    std::string peer;
+    {
+      boost::system::error_code ec;
+      auto ep = stream.socket().remote_endpoint(ec);
+      peer = ec ? "127.0.0.1" : ep.address().to_string();
+    }
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(settings_.max_body_bytes);
+      // The request line may be up to 8 KB on top of the header budget.
+      parser.header_limit(static_cast<uint32_t>(settings_.max_header_bytes + 8192));
+      stream.expires_after(std::chrono::milliseconds(settings_.idle_timeout_ms));
+      auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+      Response res;
+      bool close_after = false;
+      if (!ec && parser.get()[http::field::expect] == "100-continue") {
+        // Tell a client that waits for it (curl does above 1 MB) to send the body.
+        http::response<http::empty_body> cont{http::status::continue_, 11};
+        std::tie(ec, n) = co_await http::async_write(stream, cont, kTuple);
+      }
+      if (!ec && !parser.is_done()) {
+        std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, kTuple);
+      }
+      if (ec == http::error::body_limit) {
+        res = JsonError(413, R"({"message":"Request Too Long"})", "");
+        close_after = true;
+      } else if (ec == http::error::header_limit) {
+        res = JsonError(431, R"({"message":"Request Header Fields Too Large"})", "");
+        close_after = true;
+      } else if (ec) {
+        break;  // closed, reset, idle timeout or garbage: nothing to answer
+      } else {
+        stream.expires_never();
+        Request req = parser.release();
+        res = co_await Handle(req, peer, worker);
+        close_after = !req.keep_alive();
+      }
+      res.keep_alive(!close_after);
+      res.prepare_payload();
+      stream.expires_after(std::chrono::milliseconds(settings_.idle_timeout_ms));
+      auto [wec, wn] = co_await http::async_write(stream, res, kTuple);
+      if (wec) break;
+      if (close_after) {
+        co_await DrainBeforeClose(stream);
+        break;
+      }
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  // After refusing a request whose body was not read (413, 431), keep reading and discarding for a
+  // moment before closing, so a client still sending its body reads our answer instead of a reset.
+  static asio::awaitable<void> DrainBeforeClose(beast::tcp_stream& stream) {
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.expires_after(std::chrono::seconds(2));
+    std::vector<char> sink(64 * 1024);
+    size_t total = 0;
+    while (total < 64 * 1024 * 1024) {
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), kTuple);
+      if (ec) break;
+      total += n;
+    }
+  }
+
+  asio::awaitable<Response> Handle(Request& req, const std::string& peer, Worker& worker) {
+    std::string_view target = req.target();
+    std::string_view path = target, query;
+    if (auto q = target.find('?'); q != std::string_view::npos) {
+      path = target.substr(0, q);
+      query = target.substr(q + 1);
+    }
+    std::string_view method = req.method_string();
+    const router::RouteTable& table = worker.reader.Get();
+    auto match = table.Match(method, path);
+    if (!match) {
+      if (table.has_rest_routes()) {
+        co_return JsonError(403, R"({"message":"Missing Authentication Token"})",
+                            "MissingAuthenticationTokenException");
+      }
+      co_return JsonError(404, R"({"message":"Not Found"})", "");
+    }
+    const router::RouteSpec& route = *match->route;
+    // The table may be replaced while this request waits for the function; the target must outlive
+    // it.
+    std::shared_ptr<const router::FunctionTarget> fn_holder = route.target;
+    const router::FunctionTarget& fn = *fn_holder;
+    const bool rest = route.kind == router::ApiKind::kRest;
+    const uint32_t version = router::PickVersion(fn, worker.random.Next());
+
+    ProxyRequest preq;
+    preq.method = std::string(method);
+    preq.path = std::string(path);
+    preq.raw_query = std::string(query);
+    preq.headers.reserve(16);
+    for (const auto& field : req) {
+      preq.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    preq.body = std::move(req.body());
+    preq.source_ip = peer;
+    preq.request_id = NewRequestId(worker.random);
+    preq.request_time_ms = ToEpochMillis(clock_.Now());
+
+    RouteInfo info;
+    info.route = &route;
+    info.path_params = std::move(match->path_params);
+    info.stage = fn.stage;
+    info.api_id = ApiId(fn);
+    auto host = req[http::field::host];
+    info.domain_name = host.empty() ? "localhost" : std::string(host);
+
+    runtime::Invocation inv;
+    inv.request_id = preq.request_id;
+    inv.payload = rest ? BuildEventV1(preq, info) : BuildEventV2(preq, info);
+    inv.invoked_function_arn = FunctionArn(settings_, fn);
+
+    // The runtime ends every invocation by the function's timeout; the gateway's own timer is
+    // needed only when the integration timeout is the shorter of the two.
+    const int integration_ms = rest ? settings_.rest_timeout_ms : settings_.http_api_timeout_ms;
+    const int timer_ms = fn.timeout_ms >= integration_ms ? integration_ms : 0;
+    // GCC 12 destroys temporaries inside a co_await expression twice (PR 101367 and friends), so
+    // the operation is built in its own statement and awaited as a named value.
+    auto invoke = AsyncInvoke(runtime_, runtime::VersionKey{fn.function_name, version},
+                              std::move(inv), timer_ms, asio::as_tuple(asio::use_awaitable));
+    std::tuple<runtime::InvokeResult, bool> outcome = co_await std::move(invoke);
+    runtime::InvokeResult& result = std::get<0>(outcome);
+    const bool timed_out = std::get<1>(outcome);
+
+    Response res;
+    if (timed_out) {
+      res = JsonError(504, R"({"message": "Endpoint request timed out"})", "");
+    } else {
+      switch (result.outcome) {
+        case runtime::InvokeOutcome::kSuccess: {
+          auto mapped = rest ? MapResponseV1(result.payload) : MapResponseV2(result.payload);
+          if (!mapped.ok()) {
+            spdlog::warn(
+                "{} v{}: Execution failed due to configuration error: Malformed Lambda "
+                "proxy response ({})",
+                fn.function_name, version, mapped.status().message());
+            res = JsonError(502, R"({"message": "Internal server error"})",
+                            "InternalServerErrorException");
+            break;
+          }
+          res.result(static_cast<unsigned>(mapped->status));
+          res.version(11);
+          bool has_content_type = false;
+          for (auto& [name, value] : mapped->headers) {
+            if (beast::iequals(name, "content-type")) has_content_type = true;
+            // Hop-by-hop and framing headers are the gateway's to set.
+            if (beast::iequals(name, "content-length") || beast::iequals(name, "connection") ||
+                beast::iequals(name, "transfer-encoding")) {
+              continue;
+            }
+            res.insert(name, value);
+          }
+          if (!has_content_type) res.set(http::field::content_type, "application/json");
+          res.body() = std::move(mapped->body);
+          break;
+        }
+        case runtime::InvokeOutcome::kThrottled:
+          res = JsonError(429, R"({"message":"Too Many Requests"})", "");
+          break;
+        case runtime::InvokeOutcome::kNotFound:
+          res = JsonError(500, R"({"message": "Internal server error"})",
+                          "InternalServerErrorException");
+          break;
+        default:
+          res = JsonError(502, R"({"message": "Internal server error"})",
+                          "InternalServerErrorException");
+          break;
+      }
+    }
+    res.set(rest ? "x-amzn-RequestId" : "apigw-requestid", preq.request_id);
+    if (settings_.version_header) res.set("X-Cutover-Version", std::to_string(version));
+    co_return res;
+  }
+
+  GatewaySettings settings_;
+  const router::RouteTableSnapshot& routes_;
+  runtime::RuntimeService& runtime_;
+  const Clock& clock_;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<GatewayServer>> StartGateway(
+    const GatewaySettings& settings, const std::vector<boost::asio::io_context*>& contexts,
+    const router::RouteTableSnapshot& routes, runtime::RuntimeService& runtime,
+    const Clock& clock) {
+  auto server = std::make_unique<Server>(settings, routes, runtime, clock);
+  CUTOVER_RETURN_IF_ERROR(server->Listen(contexts));
+  return std::unique_ptr<GatewayServer>(std::move(server));
+}
+
+}  // namespace cutover::gateway

@@ -1,0 +1,182 @@
+#include "runtime/function_logs.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <system_error>
+#include <vector>
+
+#include "runtime/runtime_service.h"
+
+namespace cutover::runtime {
+
+namespace {
+
+constexpr size_t kFlushBytes = 64 * 1024;
+constexpr auto kFlushAge = std::chrono::milliseconds(200);
+
+std::string SanitizeName(std::string_view name) {
+  std::string out;
+  out.reserve(name.size());
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.';
+    out += ok ? c : '_';
+  }
+  if (out.empty() || out == "." || out == "..") out = "_" + out;
+  return out;
+}
+
+void WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // disk full or similar: drop, the function keeps running
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+// The last `max_bytes` of a file, starting at a line boundary when it had to cut.
+Result<std::string> ReadTail(const std::filesystem::path& path, size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound(fmt::format("no logs at {}", path.string()));
+  in.seekg(0, std::ios::end);
+  auto size = static_cast<size_t>(in.tellg());
+  size_t start = size > max_bytes ? size - max_bytes : 0;
+  in.seekg(static_cast<std::streamoff>(start));
+  std::string out(size - start, '\0');
+  in.read(out.data(), static_cast<std::streamsize>(out.size()));
+  out.resize(static_cast<size_t>(in.gcount()));
+  if (start > 0) {
+    size_t nl = out.find('\n');
+    out.erase(0, nl == std::string::npos ? out.size() : nl + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::filesystem::path FunctionLogDir(const std::filesystem::path& data_dir,
+                                     std::string_view function_name) {
+  return data_dir / "logs" / SanitizeName(function_name);
+}
+
+std::shared_ptr<FunctionLog> FunctionLog::Open(const std::filesystem::path& data_dir,
+                                               std::string_view function_name, uint32_t version) {
+  std::filesystem::path dir = FunctionLogDir(data_dir, function_name);
+  std::filesystem::path path = dir / fmt::format("{}.log", version);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    spdlog::error("function logs: cannot open {}: {}", path.string(), std::strerror(errno));
+  }
+  return std::shared_ptr<FunctionLog>(new FunctionLog(std::move(path), UniqueFd(fd)));
+}
+
+FunctionLog::~FunctionLog() {
+  std::lock_guard lock(mu_);
+  FlushLocked();
+}
+
+void FunctionLog::Append(std::string_view text) {
+  if (text.empty()) return;
+  std::lock_guard lock(mu_);
+  auto now = std::chrono::steady_clock::now();
+  if (buffer_.empty()) first_buffered_ = now;
+  buffer_.append(text);
+  if (buffer_.size() >= kFlushBytes || now - first_buffered_ >= kFlushAge) FlushLocked();
+}
+
+void FunctionLog::Flush() {
+  std::lock_guard lock(mu_);
+  FlushLocked();
+}
+
+void FunctionLog::FlushLocked() {
+  if (buffer_.empty()) return;
+  if (fd_.valid()) WriteAll(fd_.get(), buffer_);
+  buffer_.clear();
+}
+
+std::string FormatStartLine(std::string_view request_id, uint32_t version) {
+  return fmt::format("START RequestId: {} Version: {}\n", request_id, version);
+}
+
+std::string FormatEndLine(std::string_view request_id) {
+  return fmt::format("END RequestId: {}\n", request_id);
+}
+
+std::string FormatReportLine(const ReportLine& r) {
+  auto billed = static_cast<int64_t>(std::ceil(std::max(r.duration_ms, 1e-9)));
+  std::string out = fmt::format(
+      "REPORT RequestId: {}\tDuration: {:.2f} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax "
+      "Memory Used: {} MB",
+      r.request_id, r.duration_ms, billed, r.memory_size_mb, r.max_memory_used_mb);
+  if (r.init_duration_ms > 0) out += fmt::format("\tInit Duration: {:.2f} ms", r.init_duration_ms);
+  if (!r.status.empty()) out += fmt::format("\tStatus: {}", r.status);
+  if (!r.error_type.empty()) out += fmt::format("\tError Type: {}", r.error_type);
+  out += '\n';
+  return out;
+}
+
+int ReadMaxMemoryUsedMb(int pid) {
+  if (pid <= 0) return 0;
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/%d/status", pid);
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[4096];
+  ssize_t n = ::read(fd, buf, sizeof(buf) - 1);
+  ::close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  const char* p = std::strstr(buf, "VmHWM:");
+  if (p == nullptr) return 0;
+  long kb = std::strtol(p + 6, nullptr, 10);
+  return static_cast<int>((kb + 1023) / 1024);
+}
+
+Result<std::string> ReadFunctionLogs(const std::filesystem::path& data_dir,
+                                     const std::string& function_name, uint32_t version,
+                                     size_t max_bytes) {
+  std::filesystem::path dir = FunctionLogDir(data_dir, function_name);
+  if (version != 0) return ReadTail(dir / fmt::format("{}.log", version), max_bytes);
+
+  // All versions, oldest version first, so the newest output ends the text.
+  std::error_code ec;
+  std::vector<uint32_t> versions;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::filesystem::path& p = entry.path();
+    if (p.extension() != ".log") continue;
+    std::string stem = p.stem().string();
+    if (stem.empty() || stem.size() > 9 || !std::all_of(stem.begin(), stem.end(), ::isdigit))
+      continue;
+    versions.push_back(static_cast<uint32_t>(std::stoul(stem)));
+  }
+  if (ec || versions.empty())
+    return NotFound(fmt::format("no logs for function '{}'", function_name));
+  std::sort(versions.begin(), versions.end());
+  std::string out;
+  for (uint32_t v : versions) {
+    auto tail = ReadTail(dir / fmt::format("{}.log", v), max_bytes);
+    if (tail.ok()) out += *tail;
+  }
+  if (out.size() > max_bytes) {
+    out.erase(0, out.size() - max_bytes);
+    size_t nl = out.find('\n');
+    out.erase(0, nl == std::string::npos ? out.size() : nl + 1);
+  }
+  return out;
+}
+
+}  // namespace cutover::runtime

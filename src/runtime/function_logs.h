@@ -1,0 +1,78 @@
+// Function logs: one append-only file per function version, data_dir/logs/<function>/<version>.log.
+//
+// An instance's stdout and stderr lines go there (OutputPump), together with the platform's own
+// lines in Lambda's shapes: START / END / REPORT per invocation, timeouts, crashes and init
+// failures. Writes are buffered in memory and reach the file when the buffer grows past 64 KiB,
+// when the oldest buffered byte is older than 200 ms at the next write, or on Flush() (the control
+// loop's Tick and Shutdown call it), so a busy function costs one write(2) per batch rather than
+// per line.
+//
+// Thread-safety: FunctionLog is safe to use from any thread (its own mutex; never held while
+// calling out). The Format* helpers and ReadFunctionLogs (runtime_service.h) are pure / stateless.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "runtime/process_launcher.h"
+#include "runtime/thread_annotations.h"
+
+namespace cutover::runtime {
+
+class FunctionLog final {
+ public:
+  // Opens (creating directories) data_dir/logs/<function>/<version>.log for appending. When the
+  // file cannot be opened the log drops its writes and says so once on the daemon's log.
+  static std::shared_ptr<FunctionLog> Open(const std::filesystem::path& data_dir,
+                                           std::string_view function_name, uint32_t version);
+
+  // Appends `text`, which holds whole lines each ending with '\n'.
+  void Append(std::string_view text);
+  void Flush();
+  const std::filesystem::path& path() const { return path_; }
+
+  ~FunctionLog();
+
+ private:
+  FunctionLog(std::filesystem::path path, UniqueFd fd)
+      : path_(std::move(path)), fd_(std::move(fd)) {}
+  void FlushLocked() CUTOVER_REQUIRES(mu_);
+
+  const std::filesystem::path path_;
+  std::mutex mu_;
+  UniqueFd fd_ CUTOVER_GUARDED_BY(mu_);
+  std::string buffer_ CUTOVER_GUARDED_BY(mu_);
+  std::chrono::steady_clock::time_point first_buffered_ CUTOVER_GUARDED_BY(mu_);
+};
+
+// The directory of a function's logs; the name is sanitized so it cannot leave data_dir/logs.
+std::filesystem::path FunctionLogDir(const std::filesystem::path& data_dir,
+                                     std::string_view function_name);
+
+// "START RequestId: <id> Version: <v>\n"
+std::string FormatStartLine(std::string_view request_id, uint32_t version);
+// "END RequestId: <id>\n"
+std::string FormatEndLine(std::string_view request_id);
+
+struct ReportLine {
+  std::string_view request_id;
+  double duration_ms = 0;
+  int memory_size_mb = 0;
+  int max_memory_used_mb = 0;
+  double init_duration_ms = 0;       // omitted when 0 (warm invocation)
+  std::string_view status = {};      // "" for a normal end, else "timeout" / "error"
+  std::string_view error_type = {};  // with status "error"
+};
+// "REPORT RequestId: <id>\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\t
+//  Max Memory Used: 20 MB[\tInit Duration: 12.34 ms][\tStatus: timeout]\n"
+std::string FormatReportLine(const ReportLine& report);
+
+// Largest VmHWM of a live process in MB, rounded up; 0 when it cannot be read.
+int ReadMaxMemoryUsedMb(int pid);
+
+}  // namespace cutover::runtime

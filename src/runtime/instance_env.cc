@@ -1,0 +1,177 @@
+#include "runtime/instance_env.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdlib>
+#include <ctime>
+#include <map>
+
+namespace cutover::runtime {
+
+namespace {
+
+constexpr std::array<std::string_view, 19> kReserved = {
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+    "TZ",
+};
+
+// Credentials are dummies: functions that create an AWS SDK client must not fail at start-up, and
+// nothing here can be signed for real.
+constexpr std::string_view kAccessKeyId = "AKIACUTOVERLOCAL0000";
+constexpr std::string_view kSecretKey = "cutover/local/dummy/secret/access/key00000";
+constexpr std::string_view kSessionToken = "cutover-local-session-token";
+
+bool IsExecutableFile(const std::filesystem::path& p) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
+}
+
+}  // namespace
+
+bool IsReservedVariable(std::string_view name) {
+  for (std::string_view r : kReserved) {
+    if (r == name) return true;
+  }
+  return false;
+}
+
+std::string LogStreamName(SystemTime now, uint32_t version, uint64_t random_hi,
+                          uint64_t random_lo) {
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{:04}/{:02}/{:02}/[{}]{:016x}{:016x}", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, version, random_hi, random_lo);
+}
+
+Result<std::vector<std::string>> BuildArgv(const InstanceConfig& config,
+                                           const RuntimePaths& paths) {
+  switch (config.family) {
+    case RuntimeFamily::kProvided: {
+      std::filesystem::path bootstrap = config.task_root / "bootstrap";
+      std::error_code ec;
+      if (!std::filesystem::exists(bootstrap, ec)) {
+        return NotFound(fmt::format("Couldn't find valid bootstrap(s): [{}]", bootstrap.string()));
+      }
+      if (!IsExecutableFile(bootstrap)) {
+        return FailedPrecondition(
+            fmt::format("Couldn't execute bootstrap {}: permission denied", bootstrap.string()));
+      }
+      return std::vector<std::string>{bootstrap.string()};
+    }
+    case RuntimeFamily::kNode: {
+      std::filesystem::path entry =
+          paths.node_ric_dir / "node_modules" / "aws-lambda-ric" / "bin" / "index.mjs";
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(entry, ec)) {
+        return NotFound(fmt::format("Node.js runtime client not found at {}", entry.string()));
+      }
+      return std::vector<std::string>{"node", entry.string(), config.handler};
+    }
+    case RuntimeFamily::kPython: {
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(paths.python_bootstrap, ec)) {
+        return NotFound(
+            fmt::format("Python bootstrap not found at {}", paths.python_bootstrap.string()));
+      }
+      return std::vector<std::string>{"python3", paths.python_bootstrap.string()};
+    }
+    case RuntimeFamily::kPhpFpm:
+    case RuntimeFamily::kPhpFunction:
+      return FailedPrecondition("PHP runtimes are not supported yet");
+  }
+  return Internal("unknown runtime family");
+}
+
+std::vector<std::string> BuildEnvironment(const InstanceConfig& config, const RuntimePaths& paths,
+                                          const InstanceIdentity& identity,
+                                          std::string_view daemon_path,
+                                          std::string_view daemon_ld_library_path) {
+  std::map<std::string, std::string, std::less<>> env;
+  // Unreserved defaults: the function may override these.
+  std::string path(daemon_path.empty() ? "/usr/local/bin:/usr/bin:/bin" : daemon_path);
+  env["PATH"] = path + ":/opt/bin";
+  std::string task_root = config.task_root.string();
+  std::string ld = task_root + "/lib:/opt/lib";
+  if (!daemon_ld_library_path.empty()) ld = std::string(daemon_ld_library_path) + ":" + ld;
+  env["LD_LIBRARY_PATH"] = ld;
+  env["LANG"] = "en_US.UTF-8";
+  if (config.family == RuntimeFamily::kPython) env["PYTHONUNBUFFERED"] = "1";
+
+  for (const auto& [name, value] : config.environment) {
+    if (name.empty() || name.find('=') != std::string::npos || IsReservedVariable(name)) continue;
+    env[name] = value;
+  }
+
+  // Reserved: always ours.
+  const std::string& fn = config.key.function_name;
+  env["_HANDLER"] = config.handler;
+  env["AWS_REGION"] = config.region;
+  env["AWS_DEFAULT_REGION"] = config.region;
+  if (config.family != RuntimeFamily::kProvided && !config.runtime_name.empty()) {
+    env["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + config.runtime_name;
+  }
+  env["AWS_LAMBDA_FUNCTION_NAME"] = fn;
+  env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = std::to_string(config.memory_mb);
+  env["AWS_LAMBDA_FUNCTION_VERSION"] = std::to_string(config.key.version);
+  env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand";
+  env["AWS_LAMBDA_LOG_GROUP_NAME"] = "/aws/lambda/" + fn;
+  env["AWS_LAMBDA_LOG_STREAM_NAME"] = identity.log_stream_name;
+  env["AWS_ACCESS_KEY"] = kAccessKeyId;
+  env["AWS_ACCESS_KEY_ID"] = kAccessKeyId;
+  env["AWS_SECRET_ACCESS_KEY"] = kSecretKey;
+  env["AWS_SESSION_TOKEN"] = kSessionToken;
+  env["AWS_LAMBDA_RUNTIME_API"] = fmt::format("127.0.0.1:{}", identity.api_port);
+  env["LAMBDA_TASK_ROOT"] = task_root;
+  switch (config.family) {
+    case RuntimeFamily::kNode:
+      env["LAMBDA_RUNTIME_DIR"] = paths.node_ric_dir.string();
+      break;
+    case RuntimeFamily::kPython:
+      env["LAMBDA_RUNTIME_DIR"] = paths.python_bootstrap.parent_path().string();
+      break;
+    default:
+      env["LAMBDA_RUNTIME_DIR"] = paths.runtime_dir.string();
+      break;
+  }
+  env["TZ"] = ":UTC";
+
+  std::vector<std::string> out;
+  out.reserve(env.size());
+  for (auto& [name, value] : env) out.push_back(name + "=" + value);
+  return out;
+}
+
+Result<LaunchSpec> BuildLaunchSpec(const InstanceConfig& config, const RuntimePaths& paths,
+                                   const InstanceIdentity& identity) {
+  CUTOVER_ASSIGN_OR_RETURN(std::vector<std::string> argv, BuildArgv(config, paths));
+  const char* daemon_path = std::getenv("PATH");
+  const char* daemon_ld = std::getenv("LD_LIBRARY_PATH");
+  LaunchSpec spec;
+  spec.argv = std::move(argv);
+  spec.env = BuildEnvironment(config, paths, identity, daemon_path ? daemon_path : "",
+                              daemon_ld ? daemon_ld : "");
+  spec.cwd = config.task_root;
+  return spec;
+}
+
+}  // namespace cutover::runtime

@@ -1,0 +1,60 @@
+// What an instance's process is started with: its command line per runtime family and the Lambda
+// environment (aws-semantics.md 5.2, 7.19). Pure functions of the configuration plus the few facts
+// that differ per instance (Runtime API port, log stream), so a table test can check them.
+//
+//   provided*  <task_root>/bootstrap
+//   nodejs*    node <node_ric_dir>/node_modules/aws-lambda-ric/bin/index.mjs <handler>
+//              (the package's own `aws-lambda-ric` bin: it loads <cwd>/<module>.<export>, cwd =
+//              task_root)
+//   python3*   python3 <python_bootstrap>           (handler from _HANDLER)
+//
+// Thread-safety: stateless.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "runtime/process_launcher.h"
+#include "runtime/runtime_service.h"
+
+namespace cutover::runtime {
+
+struct RuntimePaths {
+  std::filesystem::path node_ric_dir;      // contains node_modules/aws-lambda-ric
+  std::filesystem::path python_bootstrap;  // cutover's python bootstrap script
+  std::filesystem::path runtime_dir;       // LAMBDA_RUNTIME_DIR for provided runtimes
+};
+
+// Per-instance facts that go into the environment.
+struct InstanceIdentity {
+  uint16_t api_port = 0;
+  std::string log_stream_name;
+};
+
+// Variables a function's own environment cannot set (Lambda's reserved list).
+bool IsReservedVariable(std::string_view name);
+
+// "2026/11/27/[7]0123456789abcdef0123456789abcdef"
+std::string LogStreamName(SystemTime now, uint32_t version, uint64_t random_hi, uint64_t random_lo);
+
+// The command line, after checking that its entry point exists: a missing or non-executable
+// bootstrap is an error whose message says which file (Lambda's Runtime.InvalidEntrypoint).
+Result<std::vector<std::string>> BuildArgv(const InstanceConfig& config, const RuntimePaths& paths);
+
+// The complete environment ("NAME=value"). `daemon_path` and `daemon_ld_library_path` are the
+// daemon's own PATH and LD_LIBRARY_PATH (may be empty).
+std::vector<std::string> BuildEnvironment(const InstanceConfig& config, const RuntimePaths& paths,
+                                          const InstanceIdentity& identity,
+                                          std::string_view daemon_path,
+                                          std::string_view daemon_ld_library_path);
+
+// BuildArgv + BuildEnvironment with the daemon's PATH, cwd = task_root.
+Result<LaunchSpec> BuildLaunchSpec(const InstanceConfig& config, const RuntimePaths& paths,
+                                   const InstanceIdentity& identity);
+
+}  // namespace cutover::runtime

@@ -1,0 +1,96 @@
+#include "runtime/output_pump.h"
+
+#include <unistd.h>
+
+#include <boost/asio/buffer.hpp>
+#include <cerrno>
+#include <cstring>
+
+namespace cutover::runtime {
+
+void LineSplitter::Feed(std::string_view data, std::string& out) {
+  while (!data.empty()) {
+    const void* nl = std::memchr(data.data(), '\n', data.size());
+    size_t line_end =
+        nl ? static_cast<size_t>(static_cast<const char*>(nl) - data.data()) : data.size();
+    size_t room = max_line_ - partial_.size();
+    if (line_end >= room) {
+      // Over the cap: emit exactly `room` bytes as a line of their own.
+      out.append(partial_).append(data.substr(0, room)).push_back('\n');
+      partial_.clear();
+      data.remove_prefix(room);
+      // A newline right at the cut would make an empty line; it belongs to the piece just written.
+      if (!data.empty() && data.front() == '\n' && line_end == room) data.remove_prefix(1);
+      continue;
+    }
+    if (!nl) {
+      partial_.append(data);
+      return;
+    }
+    out.append(partial_).append(data.substr(0, line_end + 1));
+    partial_.clear();
+    data.remove_prefix(line_end + 1);
+  }
+}
+
+void LineSplitter::Finish(std::string& out) {
+  if (partial_.empty()) return;
+  out.append(partial_).push_back('\n');
+  partial_.clear();
+}
+
+OutputPump::OutputPump(Strand strand, UniqueFd fd, std::shared_ptr<FunctionLog> log)
+    : pipe_(strand, fd.release()), log_(std::move(log)) {}
+
+void OutputPump::Start() { Read(); }
+
+void OutputPump::Read() {
+  pipe_.async_read_some(boost::asio::buffer(buffer_),
+                        [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                          if (self->done_) return;
+                          if (n > 0) self->Consume(n);
+                          if (ec) {
+                            self->Finish();
+                            return;
+                          }
+                          self->Read();
+                        });
+}
+
+void OutputPump::DrainNow() {
+  if (done_ || !pipe_.is_open() || quiet_drains_ >= kQuietDrains) return;
+  bool found = false;
+  for (;;) {
+    ssize_t n = ::read(pipe_.native_handle(), buffer_.data(), buffer_.size());
+    if (n > 0) {
+      Consume(static_cast<size_t>(n));
+      found = true;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    // EAGAIN: empty for now. 0: end of file; the pending asynchronous read sees it too and
+    // finishes.
+    break;
+  }
+  if (!found) ++quiet_drains_;
+}
+
+void OutputPump::Consume(size_t n) {
+  quiet_drains_ = 0;
+  splitter_.Feed(std::string_view(buffer_.data(), n), lines_);
+  if (!lines_.empty()) {
+    log_->Append(lines_);
+    lines_.clear();
+  }
+}
+
+void OutputPump::Finish() {
+  done_ = true;
+  splitter_.Finish(lines_);
+  log_->Append(lines_);
+  lines_.clear();
+  boost::system::error_code ignored;
+  pipe_.close(ignored);
+}
+
+}  // namespace cutover::runtime

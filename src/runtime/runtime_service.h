@@ -1,0 +1,142 @@
+// The runtime module: function instances as child processes, one invocation at a time each, reached
+// over the Lambda Runtime API. This is the only module that forks, execs or signals.
+//
+// Callers (gateway workers, the admin API) call Invoke() from any thread; the result arrives
+// through a callback that may run on any thread (the caller re-posts it to its own executor). The
+// control loop calls Tick() to reap children, replace crashed instances and stop idle ones.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+
+namespace cutover::runtime {
+
+// Identifies one pool: a published version of a function (deployed name).
+struct VersionKey {
+  std::string function_name;
+  uint32_t version = 0;
+  auto operator<=>(const VersionKey&) const = default;
+};
+
+enum class RuntimeFamily { kProvided, kNode, kPython, kPhpFpm, kPhpFunction };
+
+// Everything needed to start an instance of one version. Immutable once registered.
+struct InstanceConfig {
+  VersionKey key;
+  RuntimeFamily family = RuntimeFamily::kProvided;
+  std::string runtime_name;  // "provided.al2", "nodejs20.x", "python3.11" (AWS_EXECUTION_ENV, logs)
+  std::string handler;       // _HANDLER
+  std::filesystem::path task_root;  // LAMBDA_TASK_ROOT: the extracted package
+  int timeout_ms = 6000;
+  int memory_mb = 1024;
+  std::string region = "us-east-1";
+  std::map<std::string, std::string> environment;  // the function's own variables
+  int max_concurrency = 10;                        // instances; reservedConcurrency or the default
+  int max_queue = 100;  // invocations waiting for an instance before throttling
+};
+
+struct Invocation {
+  std::string request_id;
+  std::string payload;  // the event JSON
+  // "arn:aws:lambda:REGION:000000000000:function:NAME[:QUALIFIER]"; defaults to the version's ARN.
+  std::string invoked_function_arn;
+  std::string client_context;  // optional, already decoded JSON
+  std::string trace_id;        // optional "Root=1-...;Parent=...;Sampled=0"; generated if empty
+};
+
+enum class InvokeOutcome {
+  kSuccess,           // /response
+  kFunctionError,     // /error (handled or unhandled)
+  kTimeout,           // the function ran past its timeout; the instance was killed
+  kCrashed,           // the process exited mid-invocation
+  kInitError,         // /init/error, a missing or failing bootstrap
+  kThrottled,         // no instance within max_concurrency and the wait queue was full
+  kResponseTooLarge,  // response over 6 MB
+  kRequestTooLarge,   // payload over 6 MB
+  kNotFound,          // no such version registered
+};
+std::string_view InvokeOutcomeName(InvokeOutcome outcome);
+
+struct InvokeResult {
+  InvokeOutcome outcome = InvokeOutcome::kSuccess;
+  std::string payload;  // response body, or the error document for errors
+  std::string
+      error_type;  // Lambda-Runtime-Function-Error-Type or errorType; "Sandbox.Timedout" etc.
+  double duration_ms = 0;
+  double init_duration_ms = 0;  // > 0 when this invocation paid a cold start
+  uint32_t executed_version = 0;
+};
+
+using InvokeCallback = std::function<void(InvokeResult)>;
+
+struct PoolStats {
+  int instances = 0;
+  int busy = 0;
+  int queued = 0;
+  int64_t cold_starts =
+      0;                 // invocations that waited for an instance's init (reported Init Duration)
+  int64_t restarts = 0;  // instances replaced after a crash or timeout
+};
+
+struct RuntimeSettings {
+  // Function logs under data_dir/logs/<function>/<version>.log; data_dir/runtime holds the python
+  // bootstrap (when python_bootstrap is empty) and is LAMBDA_RUNTIME_DIR of provided runtimes.
+  std::filesystem::path data_dir;
+  std::filesystem::path node_ric_dir;      // contains node_modules/aws-lambda-ric
+  std::filesystem::path python_bootstrap;  // empty: the embedded copy, written to data_dir/runtime
+  std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
+  std::chrono::milliseconds init_timeout{std::chrono::seconds(10)};
+  // Contexts the Runtime API endpoints run on (the daemon passes its worker contexts), one strand
+  // per instance, instances spread round-robin. Must outlive the service and keep running until
+  // Shutdown() returned. Empty: the service runs one context on a thread of its own.
+  std::vector<boost::asio::io_context*> contexts;
+  // Idle timeouts, log stream names and log timestamps; real time if null. Function and init
+  // timeouts and Lambda-Runtime-Deadline-Ms use real time: the function measures against it.
+  const Clock* clock = nullptr;
+};
+
+class RuntimeService {
+ public:
+  virtual ~RuntimeService() = default;
+
+  // Makes a version invocable. Idempotent: registering the same key again keeps the running
+  // instances.
+  virtual void Register(const InstanceConfig& config) = 0;
+  // Stops the version's instances once their in-flight invocations end; new invocations get
+  // kNotFound.
+  virtual void Retire(const VersionKey& key) = 0;
+  // Starts instances until `count` are running (capped at max_concurrency). Returns at once.
+  virtual Status Prewarm(const VersionKey& key, int count) = 0;
+
+  // Any thread. `done` is called exactly once, from any thread.
+  virtual void Invoke(const VersionKey& key, Invocation invocation, InvokeCallback done) = 0;
+
+  // Control loop: reap exited children, stop idle instances, fail invocations stuck past their
+  // deadline.
+  virtual void Tick() = 0;
+
+  virtual PoolStats Stats(const VersionKey& key) const = 0;
+
+  // Stops every instance and waits for them (SIGTERM, then SIGKILL after 2 s). In-flight and queued
+  // invocations get kCrashed (error type "Runtime.Shutdown"); later ones kNotFound.
+  virtual void Shutdown() = 0;
+};
+
+std::unique_ptr<RuntimeService> CreateRuntimeService(RuntimeSettings settings);
+
+// Reads a function's logs (all versions when version == 0). Returns at most the last `max_bytes`.
+Result<std::string> ReadFunctionLogs(const std::filesystem::path& data_dir,
+                                     const std::string& function_name, uint32_t version,
+                                     size_t max_bytes);
+
+}  // namespace cutover::runtime

@@ -1,0 +1,178 @@
+// The in-memory StateStore: the whole state in ordered maps behind one mutex.
+//
+// Transactions are copy-on-write of the whole state: Write() copies it, runs the callback on the
+// copy and swaps the copy in only when the callback returns OK, so an error leaves nothing behind,
+// exactly like a SQLite ROLLBACK. The state is small (a few services, versions and aliases), so the
+// copy is cheap; this store exists for tests of the modules above the store, not for production.
+#include <fmt/core.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "store/record_checks.h"
+#include "store/state_store.h"
+
+namespace cutover::store {
+namespace {
+
+// Keys order the same way SQLite's ORDER BY does (std::string compares bytes as unsigned, like
+// memcmp).
+struct MemoryState {
+  std::map<std::pair<std::string, std::string>, ServiceRecord> services;  // (name, stage)
+  std::map<std::pair<std::string, uint32_t>, VersionRecord> versions;     // (function, version)
+  std::map<std::pair<std::string, std::string>, AliasRecord> aliases;     // (function, alias)
+};
+
+class MemoryTxn final : public StoreTxn {
+ public:
+  // Reads `state`; writes go to it too unless `read_only`. In a read-only transaction `state` is
+  // the live state and is never modified.
+  MemoryTxn(MemoryState& state, bool read_only) : state_(state), read_only_(read_only) {}
+
+  Result<std::optional<ServiceRecord>> GetService(const std::string& name,
+                                                  const std::string& stage) override {
+    auto it = state_.services.find({name, stage});
+    if (it == state_.services.end()) return std::optional<ServiceRecord>();
+    return std::optional<ServiceRecord>(it->second);
+  }
+
+  Result<std::vector<ServiceRecord>> ListServices() override {
+    std::vector<ServiceRecord> out;
+    for (const auto& [key, record] : state_.services) out.push_back(record);
+    return out;
+  }
+
+  Status PutService(const ServiceRecord& record) override {
+    CUTOVER_RETURN_IF_ERROR(CheckWritable("PutService"));
+    CUTOVER_RETURN_IF_ERROR(CheckServiceRecord(record));
+    state_.services[{record.name, record.stage}] = record;
+    return Status::Ok();
+  }
+
+  Status DeleteService(const std::string& name, const std::string& stage) override {
+    CUTOVER_RETURN_IF_ERROR(CheckWritable("DeleteService"));
+    state_.services.erase({name, stage});
+    return Status::Ok();
+  }
+
+  Result<std::optional<VersionRecord>> LatestVersion(const std::string& function_name) override {
+    // The last key below (function_name, 0) is the function's newest version, if any.
+    auto it = state_.versions.lower_bound({function_name, 0});
+    std::optional<VersionRecord> latest;
+    for (; it != state_.versions.end() && it->first.first == function_name; ++it) {
+      latest = it->second;
+    }
+    return latest;
+  }
+
+  Result<std::optional<VersionRecord>> GetVersion(const std::string& function_name,
+                                                  uint32_t version) override {
+    auto it = state_.versions.find({function_name, version});
+    if (it == state_.versions.end()) return std::optional<VersionRecord>();
+    return std::optional<VersionRecord>(it->second);
+  }
+
+  Result<std::vector<VersionRecord>> ListVersions(const std::string& function_name) override {
+    std::vector<VersionRecord> out;
+    for (const auto& [key, record] : state_.versions) {
+      if (function_name.empty() || key.first == function_name) out.push_back(record);
+    }
+    return out;
+  }
+
+  Status InsertVersion(const VersionRecord& record) override {
+    CUTOVER_RETURN_IF_ERROR(CheckWritable("InsertVersion"));
+    CUTOVER_RETURN_IF_ERROR(CheckVersionRecord(record));
+    auto [it, inserted] =
+        state_.versions.try_emplace({record.function_name, record.version}, record);
+    if (!inserted) {
+      return AlreadyExists(fmt::format("version {} of {} already exists; versions are immutable",
+                                       record.version, record.function_name));
+    }
+    return Status::Ok();
+  }
+
+  Result<std::optional<AliasRecord>> GetAlias(const std::string& function_name,
+                                              const std::string& name) override {
+    auto it = state_.aliases.find({function_name, name});
+    if (it == state_.aliases.end()) return std::optional<AliasRecord>();
+    return std::optional<AliasRecord>(it->second);
+  }
+
+  Result<std::vector<AliasRecord>> ListAliases() override {
+    std::vector<AliasRecord> out;
+    for (const auto& [key, record] : state_.aliases) out.push_back(record);
+    return out;
+  }
+
+  Status PutAlias(const AliasRecord& record) override {
+    CUTOVER_RETURN_IF_ERROR(CheckWritable("PutAlias"));
+    CUTOVER_RETURN_IF_ERROR(CheckAliasRecord(record));
+    for (uint32_t v : {record.primary_version, record.additional_version}) {
+      if (v != 0 && !state_.versions.contains({record.function_name, v})) {
+        return UnpublishedVersion(record, v);
+      }
+    }
+    state_.aliases[{record.function_name, record.name}] = record;
+    return Status::Ok();
+  }
+
+ private:
+  Status CheckWritable(std::string_view op) const {
+    if (!read_only_) return Status::Ok();
+    return FailedPrecondition(fmt::format("{} inside a read-only transaction", op));
+  }
+
+  MemoryState& state_;
+  const bool read_only_;
+};
+
+class MemoryStore final : public StateStore {
+ public:
+  Status Write(const std::function<Status(StoreTxn&)>& fn) override {
+    return Run([&] {
+      MemoryState draft = state_;
+      MemoryTxn txn(draft, /*read_only=*/false);
+      Status st = fn(txn);
+      if (st.ok()) state_ = std::move(draft);
+      return st;
+    });
+  }
+
+  Status Read(const std::function<Status(StoreTxn&)>& fn) override {
+    return Run([&] {
+      MemoryTxn txn(state_, /*read_only=*/true);
+      return fn(txn);
+    });
+  }
+
+ private:
+  template <typename Body>
+  Status Run(Body body) {
+    if (owner_.load() == std::this_thread::get_id()) {
+      return FailedPrecondition(
+          "a store transaction was started inside another one on the same thread");
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    owner_.store(std::this_thread::get_id());
+    struct Release {
+      std::atomic<std::thread::id>& owner;
+      ~Release() { owner.store(std::thread::id()); }
+    } release{owner_};
+    return body();
+  }
+
+  std::mutex mu_;
+  MemoryState state_;  // GUARDED_BY(mu_)
+  // The thread inside a transaction: re-entry is an error, not a deadlock (as in the SQLite store).
+  std::atomic<std::thread::id> owner_{};
+};
+
+}  // namespace
+
+std::unique_ptr<StateStore> CreateMemoryStore() { return std::make_unique<MemoryStore>(); }
+
+}  // namespace cutover::store

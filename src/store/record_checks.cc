@@ -1,0 +1,54 @@
+#include "store/record_checks.h"
+
+#include <fmt/core.h>
+
+#include <cmath>
+
+namespace cutover::store {
+
+Status CheckServiceRecord(const ServiceRecord& record) {
+  if (record.name.empty()) return InvalidArgument("service record without a name");
+  if (record.stage.empty()) {
+    return InvalidArgument(fmt::format("service '{}' has no stage", record.name));
+  }
+  return Status::Ok();
+}
+
+Status CheckVersionRecord(const VersionRecord& record) {
+  if (record.function_name.empty())
+    return InvalidArgument("version record without a function name");
+  if (record.version == 0) {
+    return InvalidArgument(
+        fmt::format("version of '{}' must be 1 or more, got 0", record.function_name));
+  }
+  return Status::Ok();
+}
+
+Status CheckAliasRecord(const AliasRecord& record) {
+  if (record.function_name.empty()) return InvalidArgument("alias record without a function name");
+  if (record.name.empty()) {
+    return InvalidArgument(fmt::format("alias of '{}' has no name", record.function_name));
+  }
+  const std::string id = fmt::format("{}:{}", record.function_name, record.name);
+  if (record.primary_version == 0) {
+    return InvalidArgument(fmt::format("alias {} has no primary version", id));
+  }
+  // Written so that NaN fails too.
+  if (!(record.additional_weight >= 0.0 && record.additional_weight <= 1.0)) {
+    return InvalidArgument(fmt::format("alias {}: additional weight {} is outside [0, 1]", id,
+                                       record.additional_weight));
+  }
+  if (record.additional_version == 0 && record.additional_weight != 0.0) {
+    return InvalidArgument(fmt::format("alias {}: weight {} given without an additional version",
+                                       id, record.additional_weight));
+  }
+  return Status::Ok();
+}
+
+Status UnpublishedVersion(const AliasRecord& record, uint32_t version) {
+  return FailedPrecondition(
+      fmt::format("alias {}:{} points at version {} of {}, which is not published",
+                  record.function_name, record.name, version, record.function_name));
+}
+
+}  // namespace cutover::store

@@ -1,0 +1,27 @@
+// Record checks shared by every StateStore implementation, so the SQLite and in-memory stores
+// refuse the same malformed records with the same codes. Internal to src/store; not part of the
+// StateStore contract callers code against, which state_store.h states.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include "common/status.h"
+#include "store/state_store.h"
+
+namespace cutover::store {
+
+// InvalidArgument when the name or stage is empty.
+Status CheckServiceRecord(const ServiceRecord& record);
+
+// InvalidArgument when the function name is empty or the version is 0.
+Status CheckVersionRecord(const VersionRecord& record);
+
+// InvalidArgument when a name is empty, the primary version is 0, the weight is outside [0, 1] (or
+// NaN), or a weight is given without an additional version. Whether the versions exist is checked
+// by the store, inside the transaction (FailedPrecondition).
+Status CheckAliasRecord(const AliasRecord& record);
+
+// "fn:Live points at version 3 of fn, which is not published"
+Status UnpublishedVersion(const AliasRecord& record, uint32_t version);
+
+}  // namespace cutover::store

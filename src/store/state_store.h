@@ -1,0 +1,104 @@
+// StateStore: the durable state of the platform, behind an interface because an etcd backend will follow
+// the SQLite one. The store knows records, not rules: "publish a version only when something changed" is
+// decided by deploy/publisher inside a transaction this interface provides.
+//
+// Thread-safety: a StateStore may be called from any thread, but the daemon calls it only from the control
+// loop. Transactions are serialisable: the callback sees a consistent view, and either all of its writes
+// land or none do. A callback must not start another transaction on the same store (that returns
+// FailedPrecondition instead of deadlocking).
+//
+// Errors every implementation reports the same way: a malformed record (empty key, version 0,
+// weight outside [0, 1]) is InvalidArgument; a write inside Read() is FailedPrecondition; a storage
+// failure is Unavailable (busy, cannot open) or Internal, with the backend's own message.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace cutover::store {
+
+struct ServiceRecord {
+  std::string name;       // "bref-canary-demo"
+  std::string stage;      // "dev"
+  std::string spec_json;  // the resolved ServiceSpec as JSON (config::ToJson)
+  std::string code_sha256;
+  int64_t updated_ms = 0;
+};
+
+// An immutable published version.
+struct VersionRecord {
+  std::string function_name;  // deployed name
+  uint32_t version = 0;       // 1, 2, 3 ... per function
+  std::string service;
+  std::string stage;
+  std::string code_sha256;    // the package
+  std::string config_sha256;  // the function's configuration (config_json)
+  std::string config_json;    // the FunctionSpec as JSON
+  int64_t created_ms = 0;
+};
+
+struct AliasRecord {
+  std::string function_name;
+  std::string name;  // "Live"
+  uint32_t primary_version = 0;
+  uint32_t additional_version = 0;  // 0 = none
+  double additional_weight = 0.0;   // [0, 1]
+  int64_t updated_ms = 0;
+};
+
+// Reads and writes inside one transaction.
+class StoreTxn {
+ public:
+  virtual ~StoreTxn() = default;
+
+  virtual Result<std::optional<ServiceRecord>> GetService(const std::string& name,
+                                                          const std::string& stage) = 0;
+  // Every service, by name, stage.
+  virtual Result<std::vector<ServiceRecord>> ListServices() = 0;
+  // Inserts or replaces the (name, stage) record.
+  virtual Status PutService(const ServiceRecord& record) = 0;
+  // OK also when there is no such service.
+  virtual Status DeleteService(const std::string& name, const std::string& stage) = 0;
+
+  // Newest version of a function, if any.
+  virtual Result<std::optional<VersionRecord>> LatestVersion(const std::string& function_name) = 0;
+  virtual Result<std::optional<VersionRecord>> GetVersion(const std::string& function_name,
+                                                          uint32_t version) = 0;
+  // All versions of one function, or of every function when function_name is empty; by name, version.
+  virtual Result<std::vector<VersionRecord>> ListVersions(const std::string& function_name) = 0;
+  // AlreadyExists when (function_name, version) exists: versions are immutable.
+  virtual Status InsertVersion(const VersionRecord& record) = 0;
+
+  virtual Result<std::optional<AliasRecord>> GetAlias(const std::string& function_name,
+                                                      const std::string& name) = 0;
+  // Every alias, by function name, alias name.
+  virtual Result<std::vector<AliasRecord>> ListAliases() = 0;
+  // Inserts or replaces the (function_name, name) alias. FailedPrecondition when primary_version or
+  // a non-zero additional_version is not a published version of the function; InvalidArgument when
+  // a weight is given without an additional version.
+  virtual Status PutAlias(const AliasRecord& record) = 0;
+};
+
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+  // Runs `fn` in a read-write transaction; commits when it returns OK, rolls back otherwise.
+  virtual Status Write(const std::function<Status(StoreTxn&)>& fn) = 0;
+  // Runs `fn` in a read-only transaction; writes inside it fail.
+  virtual Status Read(const std::function<Status(StoreTxn&)>& fn) = 0;
+};
+
+// SQLite in WAL mode at `path` (created with its schema when missing).
+Result<std::unique_ptr<StateStore>> OpenSqliteStore(const std::filesystem::path& path);
+
+// The same contract in memory, for tests of the modules above the store.
+std::unique_ptr<StateStore> CreateMemoryStore();
+
+}  // namespace cutover::store

@@ -1,0 +1,246 @@
+#include "harness.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+namespace cutover::testing {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+fs::path CutoverBinary() { return fs::path(CUTOVER_BINARY_DIR) / "cutover"; }
+fs::path SourceDir() { return fs::path(CUTOVER_SOURCE_DIR); }
+
+fs::path MakeTempDir(const std::string& prefix) {
+  std::string templ = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  char* made = mkdtemp(templ.data());
+  if (!made) throw std::runtime_error("mkdtemp failed");
+  return fs::path(made);
+}
+
+namespace {
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Waits for a child with a deadline; returns its exit code, or -1 after killing it at the deadline.
+int WaitWithDeadline(pid_t pid, std::chrono::steady_clock::duration timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (true) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling a condition
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 128 + WTERMSIG(status);
+}
+
+pid_t Spawn(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int in = open("/dev/null", O_RDONLY);
+    dup2(in, 0);
+    dup2(o, 1);
+    dup2(e, 2);
+    setpgid(0, 0);
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+}  // namespace
+
+struct HttpClient::Impl {
+  std::string host;
+  uint16_t port;
+  asio::io_context ioc;
+  std::unique_ptr<beast::tcp_stream> stream;
+  beast::flat_buffer buffer;
+};
+
+HttpClient::HttpClient(std::string host, uint16_t port) : impl_(std::make_unique<Impl>()) {
+  impl_->host = std::move(host);
+  impl_->port = port;
+}
+HttpClient::~HttpClient() = default;
+
+HttpResult HttpClient::Request(const std::string& method, const std::string& target,
+                               const std::string& body,
+                               const std::map<std::string, std::string>& headers) {
+  HttpResult result;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    beast::error_code ec;
+    bool fresh = false;
+    if (!impl_->stream) {
+      impl_->stream = std::make_unique<beast::tcp_stream>(impl_->ioc);
+      impl_->stream->expires_after(std::chrono::seconds(60));
+      impl_->stream->connect(tcp::endpoint(asio::ip::make_address(impl_->host), impl_->port), ec);
+      if (ec) {
+        impl_->stream.reset();
+        result.error = ec.message();
+        return result;
+      }
+      impl_->buffer.clear();
+      fresh = true;
+    }
+    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+    req.set(http::field::host, impl_->host + ":" + std::to_string(impl_->port));
+    for (const auto& [k, v] : headers) req.set(k, v);
+    req.body() = body;
+    if (!body.empty() || method == "POST" || method == "PUT") req.prepare_payload();
+    impl_->stream->expires_after(std::chrono::seconds(60));
+    http::write(*impl_->stream, req, ec);
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 * 1024 * 1024);
+    if (method == "HEAD") parser.skip(true);
+    if (!ec) http::read(*impl_->stream, impl_->buffer, parser, ec);
+    if (ec) {
+      impl_->stream.reset();
+      result.error = ec.message();
+      // A kept-alive connection the server closed: retry once on a fresh one.
+      if (!fresh) continue;
+      return result;
+    }
+    auto res = parser.release();
+    result.status = static_cast<int>(res.result_int());
+    for (const auto& f : res) {
+      std::string name(f.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      result.headers[name] = std::string(f.value());
+    }
+    result.body = std::move(res.body());
+    if (!res.keep_alive()) impl_->stream.reset();
+    return result;
+  }
+  return result;
+}
+
+CommandResult RunCutover(const std::vector<std::string>& args, std::chrono::seconds timeout) {
+  fs::path dir = MakeTempDir("cutover-cmd");
+  std::vector<std::string> argv = {CutoverBinary().string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  pid_t pid = Spawn(argv, dir / "out", dir / "err");
+  CommandResult r;
+  r.exit_code = WaitWithDeadline(pid, timeout);
+  r.out = ReadFile(dir / "out");
+  r.err = ReadFile(dir / "err");
+  fs::remove_all(dir);
+  return r;
+}
+
+std::unique_ptr<Daemon> Daemon::Start(const fs::path& data_dir,
+                                      const std::vector<std::string>& extra_args) {
+  auto d = std::unique_ptr<Daemon>(new Daemon());
+  fs::create_directories(data_dir);
+  fs::path ready = data_dir / "ready.json";
+  fs::remove(ready);
+  d->log_path_ = data_dir / "daemon.log";
+  std::vector<std::string> argv = {CutoverBinary().string(),
+                                   "serve",
+                                   "--port",
+                                   "0",
+                                   "--admin-port",
+                                   "0",
+                                   "--data",
+                                   data_dir.string(),
+                                   "--ready-file",
+                                   ready.string(),
+                                   "--log-level",
+                                   "info"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  d->pid_ = Spawn(argv, data_dir / "daemon.out", d->log_path_);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!fs::exists(ready)) {
+    int status;
+    if (waitpid(d->pid_, &status, WNOHANG) == d->pid_) {
+      d->pid_ = -1;
+      throw std::runtime_error("daemon exited at start: " + ReadFile(d->log_path_));
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw std::runtime_error("daemon did not become ready: " + ReadFile(d->log_path_));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a condition
+  }
+  auto info = boost::json::parse(ReadFile(ready)).as_object();
+  auto port_of = [](std::string_view url) {
+    return static_cast<uint16_t>(std::stoi(std::string(url.substr(url.rfind(':') + 1))));
+  };
+  d->gateway_port_ = port_of(info["gateway"].as_string());
+  d->admin_port_ = port_of(info["admin"].as_string());
+  return d;
+}
+
+Daemon::~Daemon() {
+  if (pid_ > 0) Stop();
+}
+
+bool Daemon::Stop() {
+  if (pid_ <= 0) return false;
+  kill(pid_, SIGTERM);
+  int code = WaitWithDeadline(pid_, std::chrono::seconds(20));
+  pid_ = -1;
+  return code == 0;
+}
+
+void Daemon::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  WaitWithDeadline(pid_, std::chrono::seconds(20));
+  pid_ = -1;
+}
+
+std::string Daemon::admin_url() const { return "http://127.0.0.1:" + std::to_string(admin_port_); }
+std::string Daemon::gateway_url() const {
+  return "http://127.0.0.1:" + std::to_string(gateway_port_);
+}
+
+HttpResult Daemon::Gateway(const std::string& method, const std::string& target,
+                           const std::string& body,
+                           const std::map<std::string, std::string>& headers) {
+  return HttpClient("127.0.0.1", gateway_port_).Request(method, target, body, headers);
+}
+
+HttpResult Daemon::Admin(const std::string& method, const std::string& target,
+                         const std::string& body,
+                         const std::map<std::string, std::string>& headers) {
+  return HttpClient("127.0.0.1", admin_port_).Request(method, target, body, headers);
+}
+
+CommandResult Daemon::Deploy(const fs::path& dir, const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {"deploy",  "--dir",     dir.string(),
+                                   "--admin", admin_url(), "--json"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return RunCutover(args);
+}
+
+}  // namespace cutover::testing

@@ -1,0 +1,91 @@
+// Test harness for integration tests: starts the real `cutover` daemon on free ports with its own
+// data directory, runs CLI commands, and speaks HTTP to the gateway and the admin API.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cutover::testing {
+
+namespace fs = std::filesystem;
+
+fs::path CutoverBinary();
+fs::path SourceDir();
+// A fresh directory under the system temp dir, removed by the caller (or left for post-mortems).
+fs::path MakeTempDir(const std::string& prefix);
+
+struct HttpResult {
+  int status = 0;                              // 0 when the request failed at the transport level
+  std::map<std::string, std::string> headers;  // lower-cased names
+  std::string body;
+  std::string error;
+};
+
+// One keep-alive HTTP/1.1 connection; reconnects when the server closed it.
+class HttpClient {
+ public:
+  HttpClient(std::string host, uint16_t port);
+  ~HttpClient();
+  HttpResult Request(const std::string& method, const std::string& target,
+                     const std::string& body = "",
+                     const std::map<std::string, std::string>& headers = {});
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs the cutover binary with `args`, waits for it (at most `timeout`), captures stdout and
+// stderr.
+CommandResult RunCutover(const std::vector<std::string>& args,
+                         std::chrono::seconds timeout = std::chrono::seconds(120));
+
+class Daemon {
+ public:
+  // Starts `cutover serve` on free ports with `data_dir`; waits (with a deadline) until it is
+  // listening.
+  static std::unique_ptr<Daemon> Start(const fs::path& data_dir,
+                                       const std::vector<std::string>& extra_args = {});
+  ~Daemon();
+
+  // SIGTERM and wait; true when it exited 0.
+  bool Stop();
+  // SIGKILL and wait.
+  void Kill();
+
+  uint16_t gateway_port() const { return gateway_port_; }
+  uint16_t admin_port() const { return admin_port_; }
+  std::string admin_url() const;
+  std::string gateway_url() const;
+  const fs::path& log_path() const { return log_path_; }
+
+  HttpResult Gateway(const std::string& method, const std::string& target,
+                     const std::string& body = "",
+                     const std::map<std::string, std::string>& headers = {});
+  HttpResult Admin(const std::string& method, const std::string& target,
+                   const std::string& body = "",
+                   const std::map<std::string, std::string>& headers = {});
+  // `cutover deploy --dir DIR --admin URL --json EXTRA...`
+  CommandResult Deploy(const fs::path& dir, const std::vector<std::string>& extra = {});
+
+ private:
+  Daemon() = default;
+  pid_t pid_ = -1;
+  uint16_t gateway_port_ = 0;
+  uint16_t admin_port_ = 0;
+  fs::path log_path_;
+};
+
+}  // namespace cutover::testing

@@ -1,0 +1,216 @@
+// The real daemon, driven through its gateway, its Invoke API and the CLI, with the custom-runtime
+// `behaviours` service (tests/integration/testdata/behaviours) whose functions succeed, fail,
+// crash, hang and answer garbage on purpose.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <future>
+#include <vector>
+
+#include "harness.h"
+
+namespace cutover::testing {
+namespace {
+
+namespace json = boost::json;
+
+class PlatformTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    data_ = new fs::path(MakeTempDir("cutover-platform"));
+    daemon_ = Daemon::Start(*data_ / "data").release();
+    service_ = new fs::path(SourceDir() / "tests/integration/testdata/behaviours");
+    CommandResult r = daemon_->Deploy(*service_);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  }
+  static void TearDownTestSuite() {
+    delete daemon_;
+    daemon_ = nullptr;
+    fs::remove_all(*data_);
+    delete data_;
+    delete service_;
+  }
+
+  static json::object FunctionStatus(const std::string& name) {
+    HttpResult r = daemon_->Admin("GET", "/v1/functions/" + name);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body).as_object();
+  }
+
+  static inline Daemon* daemon_ = nullptr;
+  static inline fs::path* data_ = nullptr;
+  static inline fs::path* service_ = nullptr;
+};
+
+TEST_F(PlatformTest, ServesARouteThroughTheAliasWithTheVersionHeader) {
+  HttpResult r = daemon_->Gateway("GET", "/ok");
+  ASSERT_EQ(r.status, 200) << r.body << r.error;
+  EXPECT_EQ(r.body, "ok v1 hello");
+  EXPECT_EQ(r.headers["x-cutover-version"], "1");
+  EXPECT_EQ(r.headers["content-type"], "text/plain");
+}
+
+TEST_F(PlatformTest, HttpApiRouteUsesPayloadFormat2) {
+  HttpResult r = daemon_->Gateway("GET", "/v2/ok");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "ok v1 hello");
+}
+
+TEST_F(PlatformTest, UnknownRouteIsMissingAuthenticationToken) {
+  HttpResult r = daemon_->Gateway("GET", "/nowhere");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.body, R"({"message":"Missing Authentication Token"})");
+}
+
+TEST_F(PlatformTest, EventCarriesTheRequest) {
+  HttpResult r = daemon_->Gateway("PUT", "/echo/a/b?x=1&x=2", "payload", {{"X-Thing", "yes"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  json::object event = json::parse(r.body).as_object();
+  EXPECT_EQ(event["resource"].as_string(), "/echo/{proxy+}");
+  EXPECT_EQ(event["path"].as_string(), "/echo/a/b");
+  EXPECT_EQ(event["httpMethod"].as_string(), "PUT");
+  EXPECT_EQ(event["body"].as_string(), "payload");
+  EXPECT_EQ(event["pathParameters"].as_object()["proxy"].as_string(), "a/b");
+  EXPECT_EQ(event["multiValueQueryStringParameters"].as_object()["x"], json::parse(R"(["1","2"])"));
+  EXPECT_EQ(event["queryStringParameters"].as_object()["x"].as_string(), "2");
+  EXPECT_EQ(event["headers"].as_object()["X-Thing"].as_string(), "yes");
+  auto ctx = event["requestContext"].as_object();
+  EXPECT_EQ(ctx["path"].as_string(), "/dev/echo/a/b");
+  EXPECT_EQ(ctx["stage"].as_string(), "dev");
+  EXPECT_EQ(ctx["identity"].as_object()["sourceIp"].as_string(), "127.0.0.1");
+  EXPECT_TRUE(ctx["requestTimeEpoch"].is_int64());
+}
+
+TEST_F(PlatformTest, FunctionErrorIs502) {
+  HttpResult r = daemon_->Gateway("GET", "/error");
+  EXPECT_EQ(r.status, 502);
+  EXPECT_EQ(r.body, R"({"message": "Internal server error"})");
+}
+
+TEST_F(PlatformTest, MalformedResponseIs502) {
+  EXPECT_EQ(daemon_->Gateway("GET", "/malformed").status, 502);
+}
+
+TEST_F(PlatformTest, TimeoutIs502AndTheInstanceIsReplaced) {
+  const std::string name = "behaviours-dev-slow";
+  HttpResult r = daemon_->Gateway("GET", "/slow");
+  EXPECT_EQ(r.status, 502) << r.body;
+  // The timed-out instance was killed; the pool counts the replacement.
+  json::object fn = FunctionStatus(name);
+  auto pool = fn["versions"].as_array()[0].as_object()["pool"].as_object();
+  EXPECT_GE(pool["restarts"].as_int64(), 1);
+  EXPECT_EQ(pool["busy"].as_int64(), 0);
+}
+
+TEST_F(PlatformTest, CrashIs502ThenTheNextRequestGetsAFreshInstance) {
+  EXPECT_EQ(daemon_->Gateway("GET", "/crash").status, 502);
+  // The crash function always crashes; what must recover is the platform: other functions still
+  // serve, and the crashed pool accepts the next request (and answers 502 again, not a hang).
+  EXPECT_EQ(daemon_->Gateway("GET", "/crash").status, 502);
+  EXPECT_EQ(daemon_->Gateway("GET", "/ok").status, 200);
+}
+
+TEST_F(PlatformTest, BodyOverTenMegabytesIs413) {
+  std::string body(10 * 1024 * 1024 + 1, 'x');
+  HttpResult r = daemon_->Gateway("POST", "/upload", body);
+  EXPECT_EQ(r.status, 413) << r.error;
+}
+
+TEST_F(PlatformTest, ConcurrencyLimitAndFullQueueIs429) {
+  // sleepy allows 1 instance and 10 queued invocations; 16 at once must throttle some.
+  std::vector<std::future<int>> calls;
+  for (int i = 0; i < 16; ++i) {
+    calls.push_back(
+        std::async(std::launch::async, [] { return daemon_->Gateway("GET", "/sleepy").status; }));
+  }
+  int ok = 0, throttled = 0;
+  for (auto& c : calls) {
+    int s = c.get();
+    ok += s == 200;
+    throttled += s == 429;
+  }
+  EXPECT_GE(throttled, 1);
+  EXPECT_GE(ok, 1);
+  EXPECT_EQ(ok + throttled, 16);
+}
+
+TEST_F(PlatformTest, InvokeApiRequestResponseEventAndDryRun) {
+  const std::string path = "/2015-03-31/functions/behaviours-dev-echo/invocations";
+  HttpResult r = daemon_->Admin("POST", path, R"({"hello":"world"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["x-amz-executed-version"], "1");
+  auto echoed = json::parse(r.body).as_object();
+  EXPECT_EQ(json::parse(echoed["body"].as_string()), json::parse(R"({"hello":"world"})"));
+
+  r = daemon_->Admin("POST", path, "{}", {{"X-Amz-Invocation-Type", "Event"}});
+  EXPECT_EQ(r.status, 202);
+  r = daemon_->Admin("POST", path, "{}", {{"X-Amz-Invocation-Type", "DryRun"}});
+  EXPECT_EQ(r.status, 204);
+}
+
+TEST_F(PlatformTest, InvokeApiByArnWithAliasQualifier) {
+  HttpResult r = daemon_->Admin(
+      "POST",
+      "/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:behaviours-dev-ok/"
+      "invocations?Qualifier=Live",
+      "{}");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["x-amz-executed-version"], "1");
+}
+
+TEST_F(PlatformTest, InvokeApiReportsFunctionErrors) {
+  HttpResult r =
+      daemon_->Admin("POST", "/2015-03-31/functions/behaviours-dev-error/invocations", "{}");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers["x-amz-function-error"], "Unhandled");
+  EXPECT_EQ(json::parse(r.body).as_object()["errorType"].as_string(), "BrokenError");
+
+  r = daemon_->Admin("POST", "/2015-03-31/functions/nope/invocations", "{}");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.headers["x-amzn-errortype"], "ResourceNotFoundException");
+}
+
+TEST_F(PlatformTest, CliInvokeExitsOneOnFunctionError) {
+  CommandResult ok = RunCutover({"invoke", "behaviours-dev-ok", "--admin", daemon_->admin_url()});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("ok v1"), std::string::npos);
+  CommandResult bad = RunCutover({"invoke", "error", "--admin", daemon_->admin_url()});
+  EXPECT_EQ(bad.exit_code, 1) << bad.err;
+}
+
+TEST_F(PlatformTest, LogsHaveLambdaLines) {
+  ASSERT_EQ(daemon_->Gateway("GET", "/ok").status, 200);
+  // Function output reaches the log through a pipe, after the response: wait for it with a
+  // deadline.
+  CommandResult r;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    r = RunCutover({"logs", "behaviours-dev-ok", "--admin", daemon_->admin_url()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  } while (r.out.find("REPORT RequestId: ") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline);
+  EXPECT_NE(r.out.find("START RequestId: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("END RequestId: "), std::string::npos);
+  EXPECT_NE(r.out.find("REPORT RequestId: "), std::string::npos);
+  EXPECT_NE(r.out.find("Init Duration: "), std::string::npos);
+  EXPECT_NE(r.out.find("handling "), std::string::npos);
+}
+
+TEST_F(PlatformTest, RedeployWithoutChangesPublishesNoNewVersion) {
+  CommandResult r = daemon_->Deploy(*service_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json::object out = json::parse(r.out).as_object();
+  for (const auto& f : out["functions"].as_array()) {
+    EXPECT_FALSE(f.as_object().at("created").as_bool()) << json::serialize(f);
+    EXPECT_EQ(f.as_object().at("version").as_int64(), 1);
+  }
+}
+
+TEST_F(PlatformTest, CannotReachDaemonExitsThree) {
+  CommandResult r = RunCutover({"status", "--admin", "http://127.0.0.1:1"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("cutover serve"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace cutover::testing

@@ -1,0 +1,98 @@
+#include "runtime/function_logs.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "runtime/runtime_service.h"
+#include "runtime_fixture.h"
+
+namespace cutover::runtime {
+namespace {
+
+TEST(FunctionLogsTest, FormatsLambdaLines) {
+  EXPECT_EQ(FormatStartLine("abc", 3), "START RequestId: abc Version: 3\n");
+  EXPECT_EQ(FormatEndLine("abc"), "END RequestId: abc\n");
+  EXPECT_EQ(FormatReportLine({.request_id = "abc",
+                              .duration_ms = 1.234,
+                              .memory_size_mb = 128,
+                              .max_memory_used_mb = 20}),
+            "REPORT RequestId: abc\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\t"
+            "Max Memory Used: 20 MB\n");
+  EXPECT_EQ(FormatReportLine({.request_id = "abc",
+                              .duration_ms = 2.0,
+                              .memory_size_mb = 128,
+                              .max_memory_used_mb = 20,
+                              .init_duration_ms = 12.345}),
+            "REPORT RequestId: abc\tDuration: 2.00 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\t"
+            "Max Memory Used: 20 MB\tInit Duration: 12.35 ms\n");
+  EXPECT_EQ(FormatReportLine({.request_id = "abc",
+                              .duration_ms = 300.4,
+                              .memory_size_mb = 128,
+                              .max_memory_used_mb = 20,
+                              .status = "error",
+                              .error_type = "Runtime.ExitError"}),
+            "REPORT RequestId: abc\tDuration: 300.40 ms\tBilled Duration: 301 ms\tMemory Size: 128 "
+            "MB\tMax Memory Used: 20 MB\tStatus: error\tError Type: Runtime.ExitError\n");
+  // Billing rounds up to the next millisecond and bills at least 1 ms.
+  EXPECT_NE(
+      FormatReportLine({.request_id = "x", .duration_ms = 0.01}).find("Billed Duration: 1 ms"),
+      std::string::npos);
+}
+
+class FunctionLogFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = testing::MakeTempDir(); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(FunctionLogFileTest, AppendsFlushesAndReadsBack) {
+  auto log = FunctionLog::Open(dir_, "fn", 2);
+  EXPECT_EQ(log->path(), dir_ / "logs" / "fn" / "2.log");
+  log->Append("one\n");
+  log->Append("two\n");
+  log->Flush();
+  auto text = ReadFunctionLogs(dir_, "fn", 2, 1000);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text, "one\ntwo\n");
+  EXPECT_EQ(ReadFunctionLogs(dir_, "fn", 3, 1000).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(ReadFunctionLogs(dir_, "other", 0, 1000).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(FunctionLogFileTest, TailStartsAtALineBoundary) {
+  auto log = FunctionLog::Open(dir_, "fn", 1);
+  log->Append("first line\nsecond line\nthird\n");
+  log->Flush();
+  auto text = ReadFunctionLogs(dir_, "fn", 1, 15);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text, "third\n");
+}
+
+TEST_F(FunctionLogFileTest, AllVersionsInVersionOrder) {
+  for (uint32_t v : {10u, 2u, 1u}) {
+    auto log = FunctionLog::Open(dir_, "fn", v);
+    log->Append("v" + std::to_string(v) + "\n");
+  }  // destruction flushes
+  auto text = ReadFunctionLogs(dir_, "fn", 0, 1000);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text, "v1\nv2\nv10\n");
+  text = ReadFunctionLogs(dir_, "fn", 0, 6);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text, "v10\n");
+}
+
+TEST_F(FunctionLogFileTest, FunctionNamesCannotLeaveTheLogDirectory) {
+  auto log = FunctionLog::Open(dir_, "../../escape", 1);
+  EXPECT_EQ(log->path().parent_path().parent_path(), dir_ / "logs");
+  log->Append("x\n");
+  log->Flush();
+  EXPECT_TRUE(ReadFunctionLogs(dir_, "../../escape", 1, 100).ok());
+}
+
+TEST(FunctionLogsTest, ReadsMaxMemoryOfALiveProcess) {
+  EXPECT_GT(ReadMaxMemoryUsedMb(::getpid()), 0);
+  EXPECT_EQ(ReadMaxMemoryUsedMb(-1), 0);
+}
+
+}  // namespace
+}  // namespace cutover::runtime

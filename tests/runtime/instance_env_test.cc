@@ -1,0 +1,144 @@
+#include "runtime/instance_env.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+
+#include "runtime_fixture.h"
+
+namespace cutover::runtime {
+namespace {
+
+std::map<std::string, std::string> AsMap(const std::vector<std::string>& env) {
+  std::map<std::string, std::string> m;
+  for (const std::string& e : env) {
+    size_t eq = e.find('=');
+    EXPECT_NE(eq, std::string::npos) << e;
+    EXPECT_EQ(m.count(e.substr(0, eq)), 0u) << "duplicate " << e;
+    m[e.substr(0, eq)] = e.substr(eq + 1);
+  }
+  return m;
+}
+
+InstanceConfig Config(RuntimeFamily family, const std::string& runtime) {
+  InstanceConfig c;
+  c.key = {"orders", 12};
+  c.family = family;
+  c.runtime_name = runtime;
+  c.handler = "src/app.handler";
+  c.task_root = "/srv/task";
+  c.memory_mb = 256;
+  c.region = "eu-central-1";
+  return c;
+}
+
+RuntimePaths Paths() {
+  return {.node_ric_dir = "/opt/ric",
+          .python_bootstrap = "/var/cutover/runtime/python_bootstrap.py",
+          .runtime_dir = "/var/cutover/runtime"};
+}
+
+TEST(InstanceEnvTest, ReservedVariables) {
+  InstanceConfig c = Config(RuntimeFamily::kNode, "nodejs20.x");
+  c.environment = {{"STAGE", "dev"},       {"AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"},
+                   {"TZ", "Europe/Paris"}, {"PATH", "/custom/bin"},
+                   {"BAD=NAME", "x"},      {"", "empty"}};
+  auto env = AsMap(BuildEnvironment(c, Paths(), {.api_port = 4242, .log_stream_name = "S"},
+                                    "/usr/bin:/bin", ""));
+  EXPECT_EQ(env["_HANDLER"], "src/app.handler");
+  EXPECT_EQ(env["AWS_REGION"], "eu-central-1");
+  EXPECT_EQ(env["AWS_DEFAULT_REGION"], "eu-central-1");
+  EXPECT_EQ(env["AWS_EXECUTION_ENV"], "AWS_Lambda_nodejs20.x");
+  EXPECT_EQ(env["AWS_LAMBDA_FUNCTION_NAME"], "orders");
+  EXPECT_EQ(env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "256");
+  EXPECT_EQ(env["AWS_LAMBDA_FUNCTION_VERSION"], "12");  // the executed version, never overridden
+  EXPECT_EQ(env["AWS_LAMBDA_INITIALIZATION_TYPE"], "on-demand");
+  EXPECT_EQ(env["AWS_LAMBDA_LOG_GROUP_NAME"], "/aws/lambda/orders");
+  EXPECT_EQ(env["AWS_LAMBDA_LOG_STREAM_NAME"], "S");
+  EXPECT_EQ(env["AWS_LAMBDA_RUNTIME_API"], "127.0.0.1:4242");
+  EXPECT_EQ(env["LAMBDA_TASK_ROOT"], "/srv/task");
+  EXPECT_EQ(env["LAMBDA_RUNTIME_DIR"], "/opt/ric");
+  EXPECT_EQ(env["TZ"], ":UTC");
+  EXPECT_FALSE(env["AWS_ACCESS_KEY_ID"].empty());
+  EXPECT_FALSE(env["AWS_SECRET_ACCESS_KEY"].empty());
+  EXPECT_FALSE(env["AWS_SESSION_TOKEN"].empty());
+  EXPECT_EQ(env["STAGE"], "dev");
+  EXPECT_EQ(env["PATH"], "/custom/bin");  // unreserved: the function's value wins
+  EXPECT_EQ(env["LANG"], "en_US.UTF-8");
+  EXPECT_EQ(env.count("BAD=NAME"), 0u);
+  EXPECT_EQ(env.count("BAD"), 0u);
+  EXPECT_EQ(env.count(""), 0u);
+}
+
+TEST(InstanceEnvTest, DefaultsPerFamily) {
+  auto provided = AsMap(BuildEnvironment(Config(RuntimeFamily::kProvided, "provided.al2"), Paths(),
+                                         {.api_port = 1, .log_stream_name = "S"}, "/usr/bin", ""));
+  EXPECT_EQ(provided.count("AWS_EXECUTION_ENV"), 0u);
+  EXPECT_EQ(provided["LAMBDA_RUNTIME_DIR"], "/var/cutover/runtime");
+  EXPECT_EQ(provided["PATH"], "/usr/bin:/opt/bin");
+  EXPECT_EQ(provided["LD_LIBRARY_PATH"], "/srv/task/lib:/opt/lib");
+  auto python = AsMap(BuildEnvironment(Config(RuntimeFamily::kPython, "python3.11"), Paths(),
+                                       {.api_port = 1, .log_stream_name = "S"}, "/usr/bin", "/x"));
+  EXPECT_EQ(python["AWS_EXECUTION_ENV"], "AWS_Lambda_python3.11");
+  EXPECT_EQ(python["PYTHONUNBUFFERED"], "1");
+  EXPECT_EQ(python["LAMBDA_RUNTIME_DIR"], "/var/cutover/runtime");
+  EXPECT_EQ(python["LD_LIBRARY_PATH"], "/x:/srv/task/lib:/opt/lib");
+}
+
+TEST(InstanceEnvTest, ReservedNames) {
+  EXPECT_TRUE(IsReservedVariable("AWS_LAMBDA_RUNTIME_API"));
+  EXPECT_TRUE(IsReservedVariable("_HANDLER"));
+  EXPECT_TRUE(IsReservedVariable("TZ"));
+  EXPECT_FALSE(IsReservedVariable("PATH"));
+  EXPECT_FALSE(IsReservedVariable("LANG"));
+  EXPECT_FALSE(IsReservedVariable("MY_VAR"));
+}
+
+TEST(InstanceEnvTest, LogStreamName) {
+  SystemTime t = FromEpochMillis(1'795'780'800'000);  // 2026-11-27T12:00:00Z
+  EXPECT_EQ(LogStreamName(t, 7, 0x0123456789abcdefULL, 0xfedcba9876543210ULL),
+            "2026/11/27/[7]0123456789abcdeffedcba9876543210");
+}
+
+TEST(InstanceEnvTest, CommandLines) {
+  std::filesystem::path dir = testing::MakeTempDir();
+  InstanceConfig provided = Config(RuntimeFamily::kProvided, "provided.al2");
+  provided.task_root = dir;
+  auto missing = BuildArgv(provided, Paths());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("Couldn't find valid bootstrap"), std::string::npos);
+
+  std::ofstream(dir / "bootstrap") << "#!/bin/sh\n";
+  std::filesystem::permissions(dir / "bootstrap", std::filesystem::perms::owner_read);
+  auto not_executable = BuildArgv(provided, Paths());
+  ASSERT_FALSE(not_executable.ok());
+  EXPECT_NE(not_executable.status().message().find("permission denied"), std::string::npos);
+
+  std::filesystem::permissions(dir / "bootstrap", std::filesystem::perms::owner_all);
+  auto argv = BuildArgv(provided, Paths());
+  ASSERT_TRUE(argv.ok());
+  EXPECT_EQ(*argv, std::vector<std::string>{(dir / "bootstrap").string()});
+
+  RuntimePaths paths = Paths();
+  paths.node_ric_dir = std::filesystem::path(CUTOVER_SOURCE_DIR) / "third_party" / "node";
+  std::filesystem::path entry = paths.node_ric_dir / "node_modules/aws-lambda-ric/bin/index.mjs";
+  if (std::filesystem::exists(entry)) {  // installed by `make deps`
+    auto node = BuildArgv(Config(RuntimeFamily::kNode, "nodejs20.x"), paths);
+    ASSERT_TRUE(node.ok()) << node.status().ToString();
+    EXPECT_EQ(*node, (std::vector<std::string>{"node", entry.string(), "src/app.handler"}));
+  }
+  EXPECT_FALSE(BuildArgv(Config(RuntimeFamily::kNode, "nodejs20.x"), Paths()).ok());
+
+  paths.python_bootstrap = dir / "bootstrap";  // any existing file
+  auto python = BuildArgv(Config(RuntimeFamily::kPython, "python3.11"), paths);
+  ASSERT_TRUE(python.ok());
+  EXPECT_EQ(*python, (std::vector<std::string>{"python3", (dir / "bootstrap").string()}));
+
+  EXPECT_FALSE(BuildArgv(Config(RuntimeFamily::kPhpFpm, "php-82-fpm"), paths).ok());
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace cutover::runtime

@@ -1,0 +1,166 @@
+#include "runtime/process_launcher.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "runtime_fixture.h"
+
+namespace cutover::runtime {
+namespace {
+
+struct Output {
+  std::string out;
+  std::string err;
+};
+
+// Reads both pipes until end of file (the process and everything it started closed them).
+Output ReadAll(LaunchedProcess& p) {
+  Output o;
+  bool open_out = true, open_err = true;
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while ((open_out || open_err) && std::chrono::steady_clock::now() < end) {
+    pollfd fds[2] = {{p.stdout_fd.get(), POLLIN, 0}, {p.stderr_fd.get(), POLLIN, 0}};
+    ::poll(fds, 2, 100);
+    char buf[4096];
+    for (int i = 0; i < 2; ++i) {
+      bool& open = i == 0 ? open_out : open_err;
+      if (!open || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+      ssize_t n = ::read(fds[i].fd, buf, sizeof(buf));
+      if (n > 0) {
+        (i == 0 ? o.out : o.err).append(buf, static_cast<size_t>(n));
+      } else if (n == 0) {
+        open = false;
+      }
+    }
+  }
+  return o;
+}
+
+ExitStatus WaitExit(ProcessLauncher& launcher, LaunchedProcess& p) {
+  // The pidfd says when; TryReap collects.
+  if (p.exit_fd.valid()) {
+    pollfd fd{p.exit_fd.get(), POLLIN, 0};
+    EXPECT_EQ(::poll(&fd, 1, 20000), 1);
+  }
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < end) {
+    if (auto st = launcher.TryReap(p.pid)) return *st;
+    ::poll(nullptr, 0, 5);
+  }
+  ADD_FAILURE() << "process did not exit";
+  return {};
+}
+
+TEST(ProcessLauncherTest, RunsWithEnvironmentCwdAndSeparatePipes) {
+  auto launcher = NewPosixProcessLauncher();
+  std::filesystem::path cwd = std::filesystem::temp_directory_path();
+  auto p =
+      launcher->Launch({.argv = {"/bin/sh", "-c", "echo out; echo err >&2; pwd; echo $FOO; exit 7"},
+                        .env = {"FOO=bar"},
+                        .cwd = cwd});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_TRUE(p->exit_fd.valid());
+  Output o = ReadAll(*p);
+  EXPECT_EQ(o.out, "out\n" + std::filesystem::canonical(cwd).string() + "\nbar\n");
+  EXPECT_EQ(o.err, "err\n");
+  ExitStatus st = WaitExit(*launcher, *p);
+  EXPECT_EQ(st.code, 7);
+  EXPECT_EQ(st.signal, 0);
+  EXPECT_EQ(st.Describe(), "exit status 7");
+}
+
+TEST(ProcessLauncherTest, FindsBareNamesInPath) {
+  auto launcher = NewPosixProcessLauncher();
+  auto p = launcher->Launch({.argv = {"sh", "-c", "exit 0"}, .env = {}, .cwd = {}});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(WaitExit(*launcher, *p).code, 0);
+}
+
+TEST(ProcessLauncherTest, MissingProgramFailsToLaunch) {
+  auto launcher = NewPosixProcessLauncher();
+  auto p = launcher->Launch({.argv = {"/nonexistent/bootstrap"}, .env = {}, .cwd = {}});
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("/nonexistent/bootstrap"), std::string::npos);
+}
+
+TEST(ProcessLauncherTest, ChildLeadsItsOwnProcessGroup) {
+  auto launcher = NewPosixProcessLauncher();
+  auto p = launcher->Launch(
+      {.argv = {"/bin/sh", "-c", "echo $$ $(cut -d' ' -f5 /proc/$$/stat)"}, .env = {}, .cwd = {}});
+  ASSERT_TRUE(p.ok());
+  Output o = ReadAll(*p);
+  std::string expected = std::to_string(p->pid) + " " + std::to_string(p->pid) + "\n";
+  EXPECT_EQ(o.out, expected);
+  WaitExit(*launcher, *p);
+}
+
+TEST(ProcessLauncherTest, SignalGroupReachesGrandchildren) {
+  auto launcher = NewPosixProcessLauncher();
+  auto p = launcher->Launch(
+      {.argv = {"/bin/sh", "-c", "sleep 120 & echo $!; wait"}, .env = {}, .cwd = {}});
+  ASSERT_TRUE(p.ok());
+  // Wait for the grandchild's pid line.
+  std::string line;
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < end) {
+    pollfd fd{p->stdout_fd.get(), POLLIN, 0};
+    ::poll(&fd, 1, 100);
+    char buf[64];
+    ssize_t n = ::read(p->stdout_fd.get(), buf, sizeof(buf));
+    if (n > 0) line.append(buf, static_cast<size_t>(n));
+  }
+  int grandchild = std::stoi(line);
+  launcher->SignalGroup(p->pid, SIGKILL);
+  ExitStatus st = WaitExit(*launcher, *p);
+  EXPECT_EQ(st.signal, SIGKILL);
+  EXPECT_EQ(st.Describe(), "signal: killed");
+  // Both pipes reach end of file: nothing in the group holds them any more.
+  ReadAll(*p);
+  auto gone_by = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!testing::ProcessGone(grandchild) && std::chrono::steady_clock::now() < gone_by) {
+    ::poll(nullptr, 0, 5);
+  }
+  EXPECT_TRUE(testing::ProcessGone(grandchild));
+}
+
+TEST(ProcessLauncherTest, TryReapKillsWhatTheLeaderLeftBehind) {
+  auto launcher = NewPosixProcessLauncher();
+  auto p =
+      launcher->Launch({.argv = {"/bin/sh", "-c", "sleep 120 & exit 3"}, .env = {}, .cwd = {}});
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(WaitExit(*launcher, *p).code, 3);
+  // The orphaned sleep held stdout; it was killed, so the pipes end.
+  auto start = std::chrono::steady_clock::now();
+  ReadAll(*p);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+TEST(ProcessLauncherTest, DaemonDescriptorsAreNotInherited) {
+  int leaked = ::open("/dev/null", O_RDONLY);  // deliberately without O_CLOEXEC
+  int high = ::fcntl(leaked, F_DUPFD, 100);
+  ::close(leaked);
+  ASSERT_GE(high, 100);
+  auto launcher = NewPosixProcessLauncher();
+  auto p = launcher->Launch({.argv = {"/bin/sh", "-c", "ls /proc/$$/fd"}, .env = {}, .cwd = {}});
+  ASSERT_TRUE(p.ok());
+  Output o = ReadAll(*p);
+  EXPECT_EQ(o.out.find(std::to_string(high)), std::string::npos) << o.out;
+  WaitExit(*launcher, *p);
+  ::close(high);
+}
+
+TEST(ProcessLauncherTest, DescribesExits) {
+  EXPECT_EQ((ExitStatus{.code = 0, .signal = 0}).Describe(), "exit status 0");
+  EXPECT_EQ((ExitStatus{.code = -1, .signal = SIGTERM}).Describe(), "signal: terminated");
+  EXPECT_EQ((ExitStatus{.code = -1, .signal = SIGSEGV}).Describe(), "signal: segmentation fault");
+}
+
+}  // namespace
+}  // namespace cutover::runtime

@@ -1,0 +1,417 @@
+// RuntimeService with real processes: a bash + curl bootstrap (testdata/provided) driven by its
+// events.
+#include "runtime/runtime_service.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "runtime_fixture.h"
+
+namespace cutover::runtime {
+namespace {
+
+using testing::CountOf;
+using testing::ProcessGone;
+using testing::RuntimeFixture;
+
+class RuntimeServiceTest : public RuntimeFixture {
+ protected:
+  // The pid the bootstrap printed as "child pid N" (its background `sleep`).
+  int ChildPid(const std::string& function) {
+    std::string logs = Logs(function);
+    size_t pos = logs.rfind("child pid ");
+    return pos == std::string::npos ? -1 : std::stoi(logs.substr(pos + 10));
+  }
+};
+
+std::map<std::string, std::string> ParseLines(const std::string& text, char sep) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t eq = line.find(sep);
+    if (eq == std::string::npos) continue;
+    std::string value = line.substr(eq + 1);
+    if (sep == ':' && !value.empty() && value.front() == ' ') value.erase(0, 1);
+    out[line.substr(0, eq)] = value;
+  }
+  return out;
+}
+
+TEST_F(RuntimeServiceTest, EchoesTheEventColdThenWarm) {
+  Start();
+  service().Register(Config("echo", 1, TaskRoot("provided")));
+  VersionKey key{"echo", 1};
+
+  InvokeResult first = Invoke(key, R"({"action":"echo","n":1})");
+  ASSERT_EQ(first.outcome, InvokeOutcome::kSuccess) << first.payload;
+  EXPECT_EQ(first.payload, R"({"action":"echo","n":1})");
+  EXPECT_GT(first.init_duration_ms, 0);
+  EXPECT_GT(first.duration_ms, 0);
+  EXPECT_EQ(first.executed_version, 1u);
+
+  InvokeResult second = Invoke(key, R"({"action":"echo","n":2})");
+  ASSERT_EQ(second.outcome, InvokeOutcome::kSuccess) << second.payload;
+  EXPECT_EQ(second.payload, R"({"action":"echo","n":2})");
+  EXPECT_EQ(second.init_duration_ms, 0);
+
+  PoolStats stats = service().Stats(key);
+  EXPECT_EQ(stats.instances, 1);
+  EXPECT_EQ(stats.busy, 0);
+  EXPECT_EQ(stats.cold_starts, 1);
+  EXPECT_EQ(stats.restarts, 0);
+}
+
+TEST_F(RuntimeServiceTest, LogsHaveStartEndReportAndInitDurationOnlyWhenCold) {
+  Start();
+  service().Register(Config("logged", 3, TaskRoot("provided")));
+  VersionKey key{"logged", 3};
+  ASSERT_EQ(Invoke(key, R"({"action":"echo"})").outcome, InvokeOutcome::kSuccess);
+  ASSERT_EQ(Invoke(key, R"({"action":"echo"})").outcome, InvokeOutcome::kSuccess);
+
+  ASSERT_TRUE(LogsContain("logged", "REPORT RequestId:", 2));
+  std::string logs = Logs("logged", 3);
+  EXPECT_EQ(CountOf(logs, "START RequestId: "), 2) << logs;
+  EXPECT_EQ(CountOf(logs, " Version: 3\n"), 2) << logs;
+  EXPECT_EQ(CountOf(logs, "END RequestId: "), 2) << logs;
+  EXPECT_EQ(CountOf(logs, "\tInit Duration: "), 1) << logs;
+  EXPECT_NE(logs.find("\tDuration: "), std::string::npos);
+  EXPECT_NE(logs.find("\tBilled Duration: "), std::string::npos);
+  EXPECT_NE(logs.find("\tMemory Size: 128 MB\tMax Memory Used: "), std::string::npos);
+  // The function's own output is there too, and the cold REPORT is the first one.
+  EXPECT_NE(logs.find("bootstrap starting pid"), std::string::npos) << logs;
+  EXPECT_EQ(CountOf(logs, "handling "), 2) << logs;
+  size_t first_report = logs.find("REPORT RequestId:");
+  size_t first_report_end = logs.find('\n', first_report);
+  EXPECT_NE(logs.substr(first_report, first_report_end - first_report).find("Init Duration"),
+            std::string::npos);
+  // The stdout line of an invocation comes before its END line.
+  size_t handling = logs.find("handling ");
+  std::string request_id = logs.substr(handling + 9, 36);
+  EXPECT_LT(handling, logs.find("END RequestId: " + request_id)) << logs;
+  // Logs of all versions.
+  auto all = ReadFunctionLogs(settings().data_dir, "logged", 0, 1 << 20);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(*all, logs);
+}
+
+TEST_F(RuntimeServiceTest, FunctionErrorCarriesTheErrorTypeAndDocument) {
+  Start();
+  service().Register(Config("errs", 1, TaskRoot("provided")));
+  InvokeResult r = Invoke({"errs", 1}, R"({"action":"fail"})");
+  EXPECT_EQ(r.outcome, InvokeOutcome::kFunctionError);
+  EXPECT_EQ(r.error_type, "Function.Custom");
+  EXPECT_NE(r.payload.find(R"("errorType":"CustomError")"), std::string::npos) << r.payload;
+  // The instance survives a function error.
+  EXPECT_EQ(Invoke({"errs", 1}, R"({"action":"echo"})").outcome, InvokeOutcome::kSuccess);
+  EXPECT_EQ(service().Stats({"errs", 1}).restarts, 0);
+}
+
+TEST_F(RuntimeServiceTest, TimeoutKillsTheInstanceAndTheNextInvokeGetsANewOne) {
+  Start();
+  InstanceConfig config = Config("slow", 1, TaskRoot("provided"));
+  config.timeout_ms = 300;
+  service().Register(config);
+  VersionKey key{"slow", 1};
+  ASSERT_EQ(Invoke(key, R"({"action":"echo"})").outcome, InvokeOutcome::kSuccess);
+
+  InvokeResult r = Invoke(key, R"({"action":"sleep"})");
+  EXPECT_EQ(r.outcome, InvokeOutcome::kTimeout);
+  EXPECT_EQ(r.error_type, "Sandbox.Timedout");
+  EXPECT_NE(r.payload.find("Task timed out after 0.30 seconds"), std::string::npos) << r.payload;
+  EXPECT_GE(r.duration_ms, 290);
+  EXPECT_LT(r.duration_ms, 5000);
+  EXPECT_EQ(service().Stats(key).restarts, 1);
+  EXPECT_EQ(service().Stats(key).instances, 0);
+
+  InvokeResult next = Invoke(key, R"({"action":"echo"})");
+  EXPECT_EQ(next.outcome, InvokeOutcome::kSuccess) << next.payload;
+  EXPECT_GT(next.init_duration_ms, 0);  // a fresh instance
+  EXPECT_EQ(service().Stats(key).instances, 1);
+  EXPECT_EQ(service().Stats(key).restarts, 1);
+  EXPECT_TRUE(LogsContain("slow", "Task timed out after 0.30 seconds"));
+  EXPECT_TRUE(LogsContain("slow", "\tStatus: timeout"));
+  // The whole process group was killed, the bootstrap's child too.
+  ASSERT_TRUE(LogsContain("slow", "child pid "));
+  int child = ChildPid("slow");
+  ASSERT_GT(child, 0);
+  EXPECT_TRUE(TickUntil([&] { return ProcessGone(child); })) << child;
+}
+
+TEST_F(RuntimeServiceTest, CrashFailsOnlyThatInvocationThenRecovers) {
+  Start();
+  service().Register(Config("crashy", 1, TaskRoot("provided")));
+  VersionKey key{"crashy", 1};
+  ASSERT_EQ(Invoke(key, R"({"action":"echo"})").outcome, InvokeOutcome::kSuccess);
+
+  InvokeResult r = Invoke(key, R"({"action":"crash"})");
+  EXPECT_EQ(r.outcome, InvokeOutcome::kCrashed);
+  EXPECT_EQ(r.error_type, "Runtime.ExitError");
+  EXPECT_NE(r.payload.find("Runtime exited with error: exit status 3"), std::string::npos)
+      << r.payload;
+  EXPECT_EQ(service().Stats(key).restarts, 1);
+
+  InvokeResult next = Invoke(key, R"({"action":"echo"})");
+  EXPECT_EQ(next.outcome, InvokeOutcome::kSuccess) << next.payload;
+  EXPECT_GT(next.init_duration_ms, 0);
+  EXPECT_TRUE(LogsContain("crashy", "crashing now"));
+  EXPECT_TRUE(LogsContain("crashy", "Error: Runtime exited with error: exit status 3"));
+  // What the crashed bootstrap left running in its group was killed.
+  int child = ChildPid("crashy");
+  ASSERT_GT(child, 0);
+  EXPECT_TRUE(TickUntil([&] { return ProcessGone(child); })) << child;
+}
+
+TEST_F(RuntimeServiceTest, MissingBootstrapIsAnInitErrorWithTheReasonLogged) {
+  Start();
+  std::filesystem::path empty = dir() / "empty-task";
+  std::filesystem::create_directories(empty);
+  service().Register(Config("nobootstrap", 1, empty));
+  InvokeResult r = Invoke({"nobootstrap", 1}, "{}");
+  EXPECT_EQ(r.outcome, InvokeOutcome::kInitError);
+  EXPECT_EQ(r.error_type, "Runtime.InvalidEntrypoint");
+  EXPECT_NE(r.payload.find("Couldn't find valid bootstrap"), std::string::npos) << r.payload;
+  EXPECT_TRUE(LogsContain("nobootstrap", "Couldn't find valid bootstrap"));
+  EXPECT_EQ(service().Stats({"nobootstrap", 1}).instances, 0);
+}
+
+TEST_F(RuntimeServiceTest, NonExecutableBootstrapIsAnInitError) {
+  Start();
+  std::filesystem::path root = dir() / "noexec-task";
+  std::filesystem::create_directories(root);
+  std::ofstream(root / "bootstrap") << "#!/bin/sh\necho hi\n";
+  std::filesystem::permissions(
+      root / "bootstrap", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  service().Register(Config("noexec", 1, root));
+  InvokeResult r = Invoke({"noexec", 1}, "{}");
+  EXPECT_EQ(r.outcome, InvokeOutcome::kInitError);
+  EXPECT_EQ(r.error_type, "Runtime.InvalidEntrypoint");
+  EXPECT_NE(r.payload.find("permission denied"), std::string::npos) << r.payload;
+}
+
+TEST_F(RuntimeServiceTest, InitErrorFailsTheWaitingAndTheQueuedInvocations) {
+  Start();
+  InstanceConfig config = Config("badinit", 1, TaskRoot("init_error"));
+  config.max_concurrency = 1;
+  service().Register(config);
+  VersionKey key{"badinit", 1};
+  auto a = InvokeAsync(key, "{}");
+  auto b = InvokeAsync(key, "{}");
+  auto c = InvokeAsync(key, "{}");
+  for (auto* f : {&a, &b, &c}) {
+    InvokeResult r = Await(*f);
+    EXPECT_EQ(r.outcome, InvokeOutcome::kInitError) << r.payload;
+    EXPECT_EQ(r.error_type, "Runtime.ConfigInvalid");
+  }
+  EXPECT_TRUE(LogsContain("badinit", "init failing: missing config"));
+  EXPECT_TRUE(LogsContain("badinit", "Status: error\tError Type: Runtime.ConfigInvalid"));
+  EXPECT_TRUE(TickUntil([&] { return service().Stats(key).instances == 0; }));
+}
+
+TEST_F(RuntimeServiceTest, InitTimeoutIsAnInitError) {
+  settings().init_timeout = std::chrono::milliseconds(300);
+  Start();
+  service().Register(Config("slowinit", 1, TaskRoot("slow_init")));
+  InvokeResult r = Invoke({"slowinit", 1}, "{}");
+  EXPECT_EQ(r.outcome, InvokeOutcome::kInitError);
+  EXPECT_EQ(r.error_type, "Sandbox.Timedout");
+  EXPECT_TRUE(LogsContain("slowinit", "Phase: init\tStatus: timeout"));
+}
+
+TEST_F(RuntimeServiceTest, ThrottlesWhenInstancesAndQueueAreFull) {
+  Start();
+  InstanceConfig config = Config("narrow", 1, TaskRoot("provided"));
+  config.max_concurrency = 1;
+  config.max_queue = 1;
+  service().Register(config);
+  VersionKey key{"narrow", 1};
+  std::filesystem::path release = dir() / "release";
+  std::string hold = R"({"action":"hold","file":")" + release.string() + R"("})";
+
+  auto running = InvokeAsync(key, hold);
+  auto queued = InvokeAsync(key, hold);
+  InvokeResult throttled = Invoke(key, hold);
+  EXPECT_EQ(throttled.outcome, InvokeOutcome::kThrottled);
+  EXPECT_EQ(throttled.error_type, "TooManyRequestsException");
+  PoolStats stats = service().Stats(key);
+  EXPECT_EQ(stats.instances, 1);
+  EXPECT_EQ(stats.busy, 1);
+  EXPECT_EQ(stats.queued, 1);
+
+  std::ofstream(release) << "go";
+  EXPECT_EQ(Await(running).outcome, InvokeOutcome::kSuccess);
+  EXPECT_EQ(Await(queued).outcome, InvokeOutcome::kSuccess);
+  EXPECT_EQ(service().Stats(key).queued, 0);
+}
+
+TEST_F(RuntimeServiceTest, RunsUpToMaxConcurrencyInstancesInParallel) {
+  Start();
+  InstanceConfig config = Config("wide", 1, TaskRoot("provided"));
+  config.max_concurrency = 3;
+  service().Register(config);
+  VersionKey key{"wide", 1};
+  std::filesystem::path release = dir() / "release";
+  std::string hold = R"({"action":"hold","file":")" + release.string() + R"("})";
+  std::vector<std::future<InvokeResult>> futures;
+  for (int i = 0; i < 5; ++i) futures.push_back(InvokeAsync(key, hold));
+  PoolStats stats = service().Stats(key);
+  EXPECT_EQ(stats.instances, 3);
+  EXPECT_EQ(stats.busy, 3);
+  EXPECT_EQ(stats.queued, 2);
+  std::ofstream(release) << "go";
+  for (auto& f : futures) EXPECT_EQ(Await(f).outcome, InvokeOutcome::kSuccess);
+  EXPECT_EQ(service().Stats(key).instances, 3);
+}
+
+TEST_F(RuntimeServiceTest, PrewarmStartsInstancesCappedAtMaxConcurrency) {
+  Start();
+  InstanceConfig config = Config("warm", 1, TaskRoot("provided"));
+  config.max_concurrency = 4;
+  service().Register(config);
+  VersionKey key{"warm", 1};
+  ASSERT_TRUE(service().Prewarm(key, 3).ok());
+  EXPECT_EQ(service().Stats(key).instances, 3);
+  EXPECT_TRUE(LogsContain("warm", "bootstrap starting pid", 3));
+  ASSERT_TRUE(service().Prewarm(key, 10).ok());
+  EXPECT_EQ(service().Stats(key).instances, 4);
+  EXPECT_TRUE(LogsContain("warm", "bootstrap starting pid", 4));
+  EXPECT_EQ(service().Prewarm({"nope", 1}, 1).code(), StatusCode::kNotFound);
+  EXPECT_EQ(Invoke(key, "{}").outcome, InvokeOutcome::kSuccess);
+  EXPECT_EQ(service().Stats(key).instances, 4);
+}
+
+TEST_F(RuntimeServiceTest, StopsIdleInstancesAfterTheIdleTimeout) {
+  FakeClock clock;
+  settings().clock = &clock;
+  settings().idle_timeout = std::chrono::minutes(5);
+  Start();
+  service().Register(Config("idle", 1, TaskRoot("provided")));
+  VersionKey key{"idle", 1};
+  ASSERT_EQ(Invoke(key, "{}").outcome, InvokeOutcome::kSuccess);
+  service().Tick();
+  EXPECT_EQ(service().Stats(key).instances, 1);
+
+  clock.Advance(std::chrono::minutes(4));
+  service().Tick();
+  EXPECT_EQ(service().Stats(key).instances, 1);
+
+  clock.Advance(std::chrono::minutes(2));
+  service().Tick();
+  EXPECT_EQ(service().Stats(key).instances, 0);
+  EXPECT_EQ(service().Stats(key).restarts, 0);  // an idle stop is not a restart
+
+  InvokeResult again = Invoke(key, "{}");
+  EXPECT_EQ(again.outcome, InvokeOutcome::kSuccess);
+  EXPECT_GT(again.init_duration_ms, 0);
+  EXPECT_EQ(service().Stats(key).cold_starts, 2);
+}
+
+TEST_F(RuntimeServiceTest, InstanceSeesLambdaEnvironmentAndHeaders) {
+  Start();
+  InstanceConfig config = Config("envfn", 7, TaskRoot("provided"));
+  config.handler = "function.handler";
+  config.memory_mb = 256;
+  config.region = "eu-west-1";
+  config.environment = {{"MY_SETTING", "hello"}, {"AWS_REGION", "evil"}, {"LANG", "C.UTF-8"}};
+  service().Register(config);
+
+  Invocation inv;
+  inv.payload = R"({"action":"env"})";
+  inv.request_id = "11111111-2222-4333-8444-555555555555";
+  inv.invoked_function_arn = "arn:aws:lambda:eu-west-1:000000000000:function:envfn:Live";
+  inv.client_context = R"({"custom":{"k":"v"}})";
+  std::promise<InvokeResult> p;
+  auto f = p.get_future();
+  int64_t before_ms = ToEpochMillis(std::chrono::system_clock::now());
+  service().Invoke({"envfn", 7}, inv, [&p](InvokeResult r) { p.set_value(std::move(r)); });
+  InvokeResult r = Await(f);
+  ASSERT_EQ(r.outcome, InvokeOutcome::kSuccess) << r.payload;
+
+  auto env = ParseLines(r.payload, '=');
+  EXPECT_EQ(env["_HANDLER"], "function.handler");
+  EXPECT_EQ(env["AWS_REGION"], "eu-west-1");  // reserved: the function cannot override it
+  EXPECT_EQ(env["AWS_DEFAULT_REGION"], "eu-west-1");
+  EXPECT_EQ(env["AWS_LAMBDA_FUNCTION_NAME"], "envfn");
+  EXPECT_EQ(env["AWS_LAMBDA_FUNCTION_VERSION"], "7");
+  EXPECT_EQ(env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "256");
+  EXPECT_EQ(env["AWS_LAMBDA_INITIALIZATION_TYPE"], "on-demand");
+  EXPECT_EQ(env["AWS_LAMBDA_LOG_GROUP_NAME"], "/aws/lambda/envfn");
+  EXPECT_NE(env["AWS_LAMBDA_LOG_STREAM_NAME"].find("/[7]"), std::string::npos);
+  EXPECT_EQ(env["AWS_LAMBDA_RUNTIME_API"].rfind("127.0.0.1:", 0), 0u);
+  EXPECT_EQ(env["LAMBDA_TASK_ROOT"], config.task_root.string());
+  EXPECT_FALSE(env["AWS_ACCESS_KEY_ID"].empty());
+  EXPECT_FALSE(env["AWS_SECRET_ACCESS_KEY"].empty());
+  EXPECT_FALSE(env["AWS_SESSION_TOKEN"].empty());
+  EXPECT_EQ(env["TZ"], ":UTC");
+  EXPECT_EQ(env["LANG"], "C.UTF-8");  // unreserved: the function may override it
+  EXPECT_EQ(env["MY_SETTING"], "hello");
+  EXPECT_EQ(env.count("AWS_EXECUTION_ENV"), 0u);  // not for provided runtimes
+  EXPECT_NE(env["PATH"].find("/opt/bin"), std::string::npos);
+  EXPECT_EQ(env["PWD_IS"], config.task_root.string());
+
+  auto headers = ParseLines(r.payload, ':');
+  EXPECT_EQ(headers["Lambda-Runtime-Aws-Request-Id"], inv.request_id);
+  EXPECT_EQ(headers["Lambda-Runtime-Invoked-Function-Arn"], inv.invoked_function_arn);
+  EXPECT_EQ(headers["Lambda-Runtime-Client-Context"], inv.client_context);
+  EXPECT_EQ(headers["Lambda-Runtime-Trace-Id"].rfind("Root=1-", 0), 0u);
+  EXPECT_EQ(headers["Content-Type"], "application/json");
+  int64_t deadline = std::stoll(headers["Lambda-Runtime-Deadline-Ms"]);
+  EXPECT_GE(deadline, before_ms + config.timeout_ms - 1000);
+  EXPECT_LE(deadline, before_ms + config.timeout_ms + 5000);
+}
+
+TEST_F(RuntimeServiceTest, PayloadLimits) {
+  Start();
+  service().Register(Config("limits", 1, TaskRoot("provided")));
+  VersionKey key{"limits", 1};
+  InvokeResult big_request = Invoke(key, std::string(7 * 1024 * 1024, 'x'));
+  EXPECT_EQ(big_request.outcome, InvokeOutcome::kRequestTooLarge);
+
+  InvokeResult big_response = Invoke(key, R"({"action":"big"})");
+  EXPECT_EQ(big_response.outcome, InvokeOutcome::kResponseTooLarge);
+  EXPECT_EQ(big_response.error_type, "Function.ResponseSizeTooLarge");
+  // The instance carries on.
+  EXPECT_EQ(Invoke(key, R"({"action":"echo"})").outcome, InvokeOutcome::kSuccess);
+}
+
+TEST_F(RuntimeServiceTest, UnknownAndRetiredVersionsAreNotFound) {
+  Start();
+  EXPECT_EQ(Invoke({"ghost", 1}, "{}").outcome, InvokeOutcome::kNotFound);
+  service().Register(Config("gone", 1, TaskRoot("provided")));
+  VersionKey key{"gone", 1};
+  ASSERT_EQ(Invoke(key, "{}").outcome, InvokeOutcome::kSuccess);
+  service().Register(Config("gone", 1, TaskRoot("provided")));  // idempotent: keeps the instance
+  EXPECT_EQ(service().Stats(key).instances, 1);
+  service().Retire(key);
+  EXPECT_EQ(Invoke(key, "{}").outcome, InvokeOutcome::kNotFound);
+  EXPECT_EQ(service().Stats(key).instances, 0);
+  service().Tick();  // reaps the retired pool's instance eventually
+}
+
+TEST_F(RuntimeServiceTest, PhpRuntimesAreNotSupportedYet) {
+  Start();
+  service().Register(Config("php", 1, TaskRoot("provided"), RuntimeFamily::kPhpFpm));
+  InvokeResult r = Invoke({"php", 1}, "{}");
+  EXPECT_EQ(r.outcome, InvokeOutcome::kInitError);
+  EXPECT_EQ(r.error_type, "Runtime.Unsupported");
+  EXPECT_TRUE(LogsContain("php", "PHP runtimes"));
+}
+
+TEST_F(RuntimeServiceTest, ShutdownAnswersInFlightInvocationsOnce) {
+  Start();
+  service().Register(Config("busy", 1, TaskRoot("provided")));
+  VersionKey key{"busy", 1};
+  auto f = InvokeAsync(key, R"({"action":"sleep"})");
+  ASSERT_TRUE(TickUntil([&] { return service().Stats(key).busy == 1; }));
+  ASSERT_TRUE(LogsContain("busy", "handling "));
+  service().Shutdown();
+  InvokeResult r = Await(f);
+  EXPECT_EQ(r.outcome, InvokeOutcome::kCrashed);
+  EXPECT_EQ(Invoke(key, "{}").outcome, InvokeOutcome::kNotFound);
+}
+
+}  // namespace
+}  // namespace cutover::runtime
