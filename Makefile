@@ -22,8 +22,10 @@ test: build
 demo: build
 	./scripts/demo
 
-bench: build
-	./bench/run
+bench: deps $(BUILD)/build.ninja
+	cmake -S . -B $(BUILD) -DCUTOVER_BUILD_BENCH=ON
+	cmake --build $(BUILD) -j $(JOBS)
+	BUILD=$(BUILD) ./bench/run
 
 format:
 	clang-format -i $$(git ls-files 'src/*.h' 'src/*.cc' 'tests/*.h' 'tests/*.cc' 'bench/*.cc')

@@ -7,6 +7,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -216,6 +217,9 @@ class Server final : public AdminServer {
       auto [ec, socket] = co_await acceptor_.async_accept(kTuple);
       if (ec) {
         if (!acceptor_.is_open()) co_return;
+        spdlog::warn("admin accept failed: {}; retrying in 100 ms", ec.message());
+        asio::steady_timer pause(acceptor_.get_executor(), std::chrono::milliseconds(100));
+        co_await pause.async_wait(kTuple);
         continue;
       }
       asio::co_spawn(acceptor_.get_executor(), Session(std::move(socket)), asio::detached);
@@ -228,21 +232,41 @@ class Server final : public AdminServer {
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(64 * 1024);
+      // Beast checks Content-Length against the body limit while reading the header, so the largest
+      // limit goes in first; the endpoint's own limit is applied once the target is known.
+      parser.body_limit(settings_.max_artifact_bytes);
       stream.expires_after(std::chrono::seconds(120));
       auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
-      if (ec) break;
-      bool artifact = parser.get().target().starts_with("/v1/artifacts/");
-      parser.body_limit(artifact ? settings_.max_artifact_bytes : settings_.max_body_bytes);
-      if (parser.get()[http::field::expect] == "100-continue") {
-        http::response<http::empty_body> cont{http::status::continue_, 11};
-        std::tie(ec, n) = co_await http::async_write(stream, cont, kTuple);
-      }
-      if (!ec && !parser.is_done()) {
-        std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, kTuple);
-      }
       Response res;
+      bool answered = false;
       bool close_after = false;
-      if (ec == http::error::body_limit) {
+      if (!ec) {
+        const auto& head = parser.get();
+        const bool artifact = head.target().starts_with("/v1/artifacts/");
+        const size_t limit = artifact ? settings_.max_artifact_bytes : settings_.max_body_bytes;
+        auto length = parser.content_length();
+        if (!Authorized(head)) {
+          // Refused before a byte of the body is read or buffered.
+          res = ErrorResponse(Unauthenticated("missing or wrong bearer token: set CUTOVER_TOKEN"));
+          answered = close_after = true;
+        } else if (length && *length > limit) {
+          res = ErrorResponse(TooLarge(fmt::format(
+              "request body of {} bytes is over this endpoint's limit of {}", *length, limit)));
+          answered = close_after = true;
+        } else {
+          parser.body_limit(limit);
+          if (head[http::field::expect] == "100-continue") {
+            http::response<http::empty_body> cont{http::status::continue_, 11};
+            std::tie(ec, n) = co_await http::async_write(stream, cont, kTuple);
+          }
+          if (!ec && !parser.is_done()) {
+            std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, kTuple);
+          }
+        }
+      }
+      if (answered) {
+        // refused above, before reading the body
+      } else if (ec == http::error::body_limit) {
         res = ErrorResponse(TooLarge("request body is over the admin API's limit"));
         close_after = true;
       } else if (ec) {
@@ -262,17 +286,14 @@ class Server final : public AdminServer {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
+  template <class Fields>
+  bool Authorized(const http::header<true, Fields>& head) const {
+    if (settings_.token.empty()) return true;
+    std::string_view auth = head[http::field::authorization];
+    return ConstantTimeEquals(auth, "Bearer " + settings_.token);
+  }
+
   asio::awaitable<Response> Dispatch(Request& req) {
-    if (!settings_.token.empty()) {
-      std::string_view auth = req[http::field::authorization];
-      std::string expected = "Bearer " + settings_.token;
-      if (!ConstantTimeEquals(auth, expected)) {
-        Response res = ErrorResponse(
-            Status(StatusCode::kFailedPrecondition, "missing or wrong token: set CUTOVER_TOKEN"));
-        res.result(http::status::unauthorized);
-        co_return res;
-      }
-    }
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
     Params params;
@@ -534,11 +555,29 @@ class Server final : public AdminServer {
     if (auto it = p.find("?tail"); it != p.end()) {
       std::from_chars(it->second.data(), it->second.data() + it->second.size(), tail);
     }
-    auto text = runtime::ReadFunctionLogs(settings_.data_dir, p.at("name"), version, tail);
-    if (!text.ok()) co_return ErrorResponse(text.status());
+    tail = std::min<size_t>(tail, 16u * 1024 * 1024);
     Response res{http::status::ok, 11};
     res.set(http::field::content_type, "text/plain; charset=utf-8");
-    res.body() = std::move(*text);
+    if (version == 0) {
+      auto text = runtime::ReadFunctionLogs(settings_.data_dir, p.at("name"), 0, tail);
+      if (!text.ok()) co_return ErrorResponse(text.status());
+      res.body() = std::move(*text);
+      co_return res;
+    }
+    // One version: ?offset=O continues a previous read; X-Log-Offset says where to continue next.
+    int64_t offset = -1;
+    if (auto it = p.find("?offset"); it != p.end()) {
+      auto [ptr, ec] =
+          std::from_chars(it->second.data(), it->second.data() + it->second.size(), offset);
+      if (ec != std::errc() || offset < 0) {
+        co_return ErrorResponse(InvalidArgument("offset must be a non-negative integer"));
+      }
+    }
+    auto chunk =
+        runtime::ReadFunctionLogChunk(settings_.data_dir, p.at("name"), version, offset, tail);
+    if (!chunk.ok()) co_return ErrorResponse(chunk.status());
+    res.set("X-Log-Offset", std::to_string(chunk->end_offset));
+    res.body() = std::move(chunk->text);
     co_return res;
   }
 

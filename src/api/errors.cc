@@ -26,6 +26,8 @@ unsigned HttpStatusFor(StatusCode code) {
       return 503;
     case StatusCode::kInternal:
       return 500;
+    case StatusCode::kUnauthenticated:
+      return 401;
   }
   return 500;
 }

@@ -103,13 +103,13 @@ asio::awaitable<Response> LambdaInvokeHandler::Handle(Request& req, std::string 
   // Resolve the qualifier to a version, picking by weight when it names the alias.
   uint32_t version = 0;
   std::string invoked_arn = arn_base;
-  if (qualifier.empty()) {
-    router::FunctionTarget t = fn->ServingTarget();
-    version = router::PickVersion(t, random_.Next());
-    if (t.is_alias) invoked_arn += ":" + t.qualifier;
-  } else if (qualifier == "$LATEST") {
+  // Unqualified calls run $LATEST, as on AWS; cutover has no mutable $LATEST, so that is the newest
+  // published version (reported as "$LATEST" in X-Amz-Executed-Version, like AWS does).
+  std::string executed;
+  if (qualifier.empty() || qualifier == "$LATEST") {
     version = fn->latest_version();
-    invoked_arn += ":$LATEST";
+    executed = "$LATEST";
+    if (!qualifier.empty()) invoked_arn += ":$LATEST";
   } else if (std::isdigit(static_cast<unsigned char>(qualifier[0]))) {
     auto [ptr, ec] =
         std::from_chars(qualifier.data(), qualifier.data() + qualifier.size(), version);
@@ -153,6 +153,12 @@ asio::awaitable<Response> LambdaInvokeHandler::Handle(Request& req, std::string 
                        "Could not parse request body into json: " + jec.message());
   }
 
+  if (executed.empty()) executed = std::to_string(version);
+  // `fn` points into the Publisher's catalogue, which a deploy may replace while this call waits:
+  // copy what the answer needs now.
+  const double timeout_seconds = fn->spec.timeout_seconds;
+  fn = nullptr;
+
   runtime::Invocation inv;
   inv.request_id = NewRequestId(random_);
   inv.payload = std::move(payload);
@@ -179,7 +185,7 @@ asio::awaitable<Response> LambdaInvokeHandler::Handle(Request& req, std::string 
   runtime::InvokeResult& result = std::get<0>(outcome);
   Response res{http::status::ok, 11};
   res.set("x-amzn-RequestId", request_id);
-  res.set("X-Amz-Executed-Version", std::to_string(version));
+  res.set("X-Amz-Executed-Version", executed);
   res.set(http::field::content_type, "application/json");
   auto function_error = [&](std::string_view type, std::string message) {
     res.set("X-Amz-Function-Error", "Unhandled");
@@ -197,7 +203,7 @@ asio::awaitable<Response> LambdaInvokeHandler::Handle(Request& req, std::string 
       result.payload.clear();
       function_error("Sandbox.Timedout",
                      fmt::format("RequestId: {} Error: Task timed out after {:.2f} seconds",
-                                 request_id, fn->spec.timeout_seconds * 1.0));
+                                 request_id, timeout_seconds));
       break;
     case runtime::InvokeOutcome::kCrashed:
       result.payload.clear();

@@ -22,6 +22,7 @@ std::optional<StatusCode> CodeFromName(std::string_view name) {
       {"DeadlineExceeded", StatusCode::kDeadlineExceeded},
       {"Unavailable", StatusCode::kUnavailable},
       {"Internal", StatusCode::kInternal},
+      {"Unauthenticated", StatusCode::kUnauthenticated},
   };
   for (const auto& [n, code] : kCodes) {
     if (n == name) return code;
@@ -39,6 +40,8 @@ StatusCode CodeFromHttp(int status) {
       return StatusCode::kFailedPrecondition;
     case 413:
       return StatusCode::kTooLarge;
+    case 401:
+      return StatusCode::kUnauthenticated;
     case 429:
       return StatusCode::kResourceExhausted;
     case 504:

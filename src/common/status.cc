@@ -26,6 +26,8 @@ std::string_view StatusCodeName(StatusCode code) {
       return "Unavailable";
     case StatusCode::kInternal:
       return "Internal";
+    case StatusCode::kUnauthenticated:
+      return "Unauthenticated";
   }
   return "Unknown";
 }
@@ -55,6 +57,9 @@ Status DeadlineExceeded(std::string m) {
 }
 Status Unavailable(std::string m) { return Status(StatusCode::kUnavailable, std::move(m)); }
 Status Internal(std::string m) { return Status(StatusCode::kInternal, std::move(m)); }
+Status Unauthenticated(std::string m) {
+  return Status(StatusCode::kUnauthenticated, std::move(m));
+}
 
 void CheckFailed(const char* file, int line, const char* expr, std::string_view message) {
   std::fprintf(stderr, "%s:%d: CHECK failed: %s %.*s\n", file, line, expr,

@@ -28,6 +28,7 @@ enum class StatusCode {
   kTooLarge,            // a payload is over its limit
   kDeadlineExceeded,    // a deadline passed
   kUnavailable,         // a dependency (daemon, store, process) cannot be reached
+  kUnauthenticated,     // the caller did not prove who it is (admin token)
   kInternal,            // a bug or an unexpected environment failure
 };
 
@@ -64,6 +65,7 @@ Status TooLarge(std::string message);
 Status DeadlineExceeded(std::string message);
 Status Unavailable(std::string message);
 Status Internal(std::string message);
+Status Unauthenticated(std::string message);
 
 // Result<T> holds either a T or a non-OK Status.
 template <typename T>

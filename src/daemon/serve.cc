@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdlib>
@@ -126,6 +127,10 @@ int Serve(const cli::ServeOptions& o) {
   gs.host = o.host;
   gs.port = static_cast<uint16_t>(o.port);
   gs.version_header = o.version_header;
+  // Test hook: integration tests shorten API Gateway's 29 s / 30 s integration timeouts.
+  if (const char* t = std::getenv("CUTOVER_TEST_INTEGRATION_TIMEOUT_MS"); t && std::atoi(t) > 0) {
+    gs.rest_timeout_ms = gs.http_api_timeout_ms = std::atoi(t);
+  }
   auto gw = gateway::StartGateway(gs, worker_ptrs, routes, *runtime, *clock);
   if (!gw.ok()) {
     fmt::print(stderr, "cutover: {}\n", gw.status().message());
@@ -134,11 +139,28 @@ int Serve(const cli::ServeOptions& o) {
   const std::string gateway_url = fmt::format("http://{}:{}", o.host, (*gw)->port());
 
   api::AdminSettings as;
+  if (const char* token = std::getenv("CUTOVER_TOKEN"); token) as.token = token;
+  {
+    // DESIGN.md section 4: the admin API runs code on request; off loopback it needs a token.
+    boost::system::error_code aec;
+    auto admin_addr = asio::ip::make_address(o.admin_host, aec);
+    if (aec) {
+      fmt::print(stderr, "cutover: --admin-host {} is not an IP address\n", o.admin_host);
+      return 2;
+    }
+    if (!admin_addr.is_loopback() && as.token.empty()) {
+      fmt::print(stderr,
+                 "cutover: the admin API on {} would be reachable from the network without a "
+                 "token.\nSet CUTOVER_TOKEN (clients send it as a bearer token) or keep "
+                 "--admin-host on loopback.\n",
+                 o.admin_host);
+      return 2;
+    }
+  }
   as.host = o.admin_host;
   as.port = static_cast<uint16_t>(o.admin_port);
   as.data_dir = data_dir;
   as.gateway_url = gateway_url;
-  if (const char* token = std::getenv("CUTOVER_TOKEN"); token) as.token = token;
   auto admin = api::StartAdminServer(as, control, publisher, *runtime, *clock);
   if (!admin.ok()) {
     fmt::print(stderr, "cutover: {}\n", admin.status().message());

@@ -178,7 +178,10 @@ runtime::InstanceConfig Publisher::InstanceConfigFor(const store::VersionRecord&
   c.timeout_ms = spec.timeout_seconds * 1000;
   c.memory_mb = spec.memory_mb;
   c.environment = spec.environment;
-  c.max_concurrency = spec.reserved_concurrency.value_or(settings_.default_concurrency);
+  // AWS's default account concurrency limit caps what one version may run at once.
+  constexpr int kMaxConcurrency = 1000;
+  c.max_concurrency =
+      std::min(spec.reserved_concurrency.value_or(settings_.default_concurrency), kMaxConcurrency);
   c.max_queue = std::max(1, c.max_concurrency) * settings_.queue_per_instance;
   return c;
 }
@@ -273,9 +276,32 @@ Status Publisher::Restore() {
       runtime_.Register(InstanceConfigFor(ver, *spec));
     }
   }
-  CUTOVER_ASSIGN_OR_RETURN(auto table, BuildRoutes(functions));
+  auto table = BuildRoutes(functions);
+  if (!table.ok()) {
+    // Stored services whose routes collide (hand-edited state, or a bug): serve the ones that fit,
+    // service by service, and say loudly which were left out.
+    std::map<std::string, FunctionState> kept;
+    std::map<std::pair<std::string, std::string>, std::vector<std::string>> by_service;
+    for (const auto& [name, state] : functions)
+      by_service[{state.service, state.stage}].push_back(name);
+    for (const auto& [svc, names] : by_service) {
+      auto trial = kept;
+      for (const auto& n : names) trial[n] = functions.at(n);
+      if (BuildRoutes(trial).ok()) {
+        kept = std::move(trial);
+      } else {
+        spdlog::error(
+            "not serving service {} ({}): its routes collide with another service's; "
+            "redeploy one of them",
+            svc.first, svc.second);
+      }
+    }
+    functions = std::move(kept);
+    table = BuildRoutes(functions);
+    CUTOVER_CHECK(table.ok());
+  }
   functions_ = std::move(functions);
-  routes_.Publish(std::move(table));
+  routes_.Publish(std::move(table).value());
   spdlog::info("restored {} function(s) from the store", functions_.size());
   return Status::Ok();
 }
@@ -308,7 +334,6 @@ Result<PublishReport> Publisher::PublishService(const config::ServiceSpec& spec,
   PublishReport report;
   report.service = spec.service;
   report.stage = spec.stage;
-  report.notices = spec.notices;
   std::shared_ptr<const router::RouteTable> table;
 
   Status st = store_.Write([&](store::StoreTxn& txn) -> Status {
@@ -341,7 +366,10 @@ Result<PublishReport> Publisher::PublishService(const config::ServiceSpec& spec,
         CUTOVER_ASSIGN_OR_RETURN(auto alias, txn.GetAlias(fn.deployed_name, fn.deployment->alias));
         // This issue moves the alias straight to the new version; the deployment controller will
         // shift it gradually instead.
-        if (!alias || alias->primary_version != pub.version || alias->additional_version != 0) {
+        // An unchanged function leaves its alias alone, weights included (CloudFormation does not
+        // touch an alias whose version did not change).
+        if (!alias || (pub.created &&
+                       (alias->primary_version != pub.version || alias->additional_version != 0))) {
           alias = store::AliasRecord{
               fn.deployed_name, fn.deployment->alias, pub.version, 0, 0.0, now_ms};
           CUTOVER_RETURN_IF_ERROR(txn.PutAlias(*alias));
@@ -367,6 +395,11 @@ Result<PublishReport> Publisher::PublishService(const config::ServiceSpec& spec,
       const auto& ver = state.versions.at(pub.version);
       runtime_.Register(InstanceConfigFor(ver, state.spec));
     }
+  }
+  for (const auto& [name, old_state] : functions_) {
+    if (next.count(name)) continue;
+    // Dropped from serverless.yml: no route reaches it any more; stop its instances.
+    for (const auto& [n, ver] : old_state.versions) runtime_.Retire({name, n});
   }
   functions_ = std::move(next);
   routes_.Publish(std::move(table));
@@ -405,7 +438,7 @@ Result<store::AliasRecord> Publisher::SetAlias(const std::string& function_name,
   CUTOVER_RETURN_IF_ERROR(store_.Write([&](store::StoreTxn& txn) { return txn.PutAlias(rec); }));
   state.alias = rec;
   auto table = BuildRoutes(functions_);
-  if (!table.ok()) return table.status();  // cannot happen: routes did not change
+  CUTOVER_CHECK(table.ok());  // only weights changed; the routes built before
   routes_.Publish(std::move(table).value());
   spdlog::info("alias {}:{} → {} + {} at {:.3f}", function_name, alias_name, primary, additional,
                weight);

@@ -86,6 +86,8 @@ class Publisher final {
   Result<store::AliasRecord> SetAlias(const std::string& function_name, const std::string& alias,
                                       uint32_t primary, uint32_t additional, double weight);
 
+  // The catalogue. References and pointers into it are valid until the next PublishService,
+  // SetAlias or Restore: never hold one across a co_await.
   const std::map<std::string, FunctionState>& functions() const { return functions_; }
   const FunctionState* FindFunction(const std::string& function_name) const;
   std::filesystem::path CodeDir(const std::string& sha256) const;
@@ -96,7 +98,7 @@ class Publisher final {
   static std::string VersionConfigJson(const config::FunctionSpec& spec);
   runtime::InstanceConfig InstanceConfigFor(const store::VersionRecord& version,
                                             const config::FunctionSpec& spec) const;
-  // Builds the route table for every deployed service, with `extra` standing in for its service.
+  // Builds the route table for every function in `functions`.
   Result<std::shared_ptr<const router::RouteTable>> BuildRoutes(
       const std::map<std::string, FunctionState>& functions) const;
 

@@ -1,5 +1,9 @@
 #include "gateway/proxy_event.h"
 
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
 #include <fmt/core.h>
 
 #include <boost/json.hpp>
@@ -611,6 +615,29 @@ Result<ProxyResponse> MapResponseV2(std::string_view payload) {
   } catch (const std::exception& e) {
     return Malformed(e.what());
   }
+}
+
+Status CheckSendable(const ProxyResponse& response) {
+  if (response.status < 200 || response.status > 599) {
+    return InvalidArgument(fmt::format(
+        "Malformed Lambda proxy response: statusCode {} is not a final HTTP status",
+        response.status));
+  }
+  auto is_tchar = [](unsigned char c) {
+    return std::isalnum(c) || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+  };
+  for (const auto& [name, value] : response.headers) {
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [&](char c) {
+          return c != '\0' && is_tchar(static_cast<unsigned char>(c));
+        })) {
+      return InvalidArgument("Malformed Lambda proxy response: invalid header name");
+    }
+    if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+      return InvalidArgument(fmt::format(
+          "Malformed Lambda proxy response: header {} has a line break or NUL in its value", name));
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace cutover::gateway

@@ -64,4 +64,9 @@ Result<ProxyResponse> MapResponseV1(std::string_view payload);
 // wrapped as 200 application/json with the JSON text as body (a JSON string becomes its contents).
 Result<ProxyResponse> MapResponseV2(std::string_view payload);
 
+// Checks that a mapped response can go on the wire as HTTP/1.1 without breaking framing: a final
+// status (200-599; 1xx is refused), header names that are RFC 9110 tokens and values without CR, LF
+// or NUL (no response splitting). InvalidArgument otherwise: the gateway answers 502.
+Status CheckSendable(const ProxyResponse& response);
+
 }  // namespace cutover::gateway

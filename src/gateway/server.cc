@@ -8,6 +8,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -114,7 +115,10 @@ class Server final : public GatewayServer {
       auto [ec, socket] = co_await acceptor.async_accept(kTuple);
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-        spdlog::warn("gateway accept failed: {}", ec.message());
+        // Out of file descriptors (or similar): back off instead of spinning on the error.
+        spdlog::warn("gateway accept failed: {}; retrying in 100 ms", ec.message());
+        asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(100));
+        co_await pause.async_wait(kTuple);
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
@@ -140,6 +144,7 @@ class Server final : public GatewayServer {
       auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
       Response res;
       bool close_after = false;
+      const bool head_request = !ec && parser.get().method() == http::verb::head;
       if (!ec && parser.get()[http::field::expect] == "100-continue") {
         // Tell a client that waits for it (curl does above 1 MB) to send the body.
         http::response<http::empty_body> cont{http::status::continue_, 11};
@@ -164,6 +169,7 @@ class Server final : public GatewayServer {
       }
       res.keep_alive(!close_after);
       res.prepare_payload();
+      if (head_request) res.body().clear();  // Content-Length stays; HEAD answers carry no body
       stream.expires_after(std::chrono::milliseconds(settings_.idle_timeout_ms));
       auto [wec, wn] = co_await http::async_write(stream, res, kTuple);
       if (wec) break;
@@ -245,7 +251,9 @@ class Server final : public GatewayServer {
     // The runtime ends every invocation by the function's timeout; the gateway's own timer is
     // needed only when the integration timeout is the shorter of the two.
     const int integration_ms = rest ? settings_.rest_timeout_ms : settings_.http_api_timeout_ms;
-    const int timer_ms = fn.timeout_ms >= integration_ms ? integration_ms : 0;
+    // The integration timeout bounds everything after routing: queueing for an instance, a cold
+    // start and the function itself, as API Gateway's clock does.
+    const int timer_ms = integration_ms;
     // GCC 12 destroys temporaries inside a co_await expression twice (PR 101367 and friends), so
     // the operation is built in its own statement and awaited as a named value.
     auto invoke = AsyncInvoke(runtime_, runtime::VersionKey{fn.function_name, version},
@@ -261,11 +269,10 @@ class Server final : public GatewayServer {
       switch (result.outcome) {
         case runtime::InvokeOutcome::kSuccess: {
           auto mapped = rest ? MapResponseV1(result.payload) : MapResponseV2(result.payload);
-          if (!mapped.ok()) {
-            spdlog::warn(
-                "{} v{}: Execution failed due to configuration error: Malformed Lambda "
-                "proxy response ({})",
-                fn.function_name, version, mapped.status().message());
+          Status sendable = mapped.ok() ? CheckSendable(*mapped) : mapped.status();
+          if (!sendable.ok()) {
+            spdlog::warn("{} v{}: Execution failed due to configuration error: {}",
+                         fn.function_name, version, sendable.message());
             res = JsonError(502, R"({"message": "Internal server error"})",
                             "InternalServerErrorException");
             break;
@@ -283,11 +290,18 @@ class Server final : public GatewayServer {
             res.insert(name, value);
           }
           if (!has_content_type) res.set(http::field::content_type, "application/json");
-          res.body() = std::move(mapped->body);
+          // 204 and 304 have no body in HTTP/1.1, whatever the function returned.
+          if (mapped->status != 204 && mapped->status != 304) res.body() = std::move(mapped->body);
           break;
         }
         case runtime::InvokeOutcome::kThrottled:
           res = JsonError(429, R"({"message":"Too Many Requests"})", "");
+          break;
+        case runtime::InvokeOutcome::kRequestTooLarge:
+          // Lambda refuses the invocation (event over 6 MB): API Gateway answers 500.
+          spdlog::warn("{} v{}: event over Lambda's 6 MB limit", fn.function_name, version);
+          res = JsonError(500, R"({"message": "Internal server error"})",
+                          "InternalServerErrorException");
           break;
         case runtime::InvokeOutcome::kNotFound:
           res = JsonError(500, R"({"message": "Internal server error"})",

@@ -146,6 +146,36 @@ int ReadMaxMemoryUsedMb(int pid) {
   return static_cast<int>((kb + 1023) / 1024);
 }
 
+Result<LogChunk> ReadFunctionLogChunk(const std::filesystem::path& data_dir,
+                                      const std::string& function_name, uint32_t version,
+                                      int64_t offset, size_t max_bytes) {
+  std::filesystem::path path =
+      FunctionLogDir(data_dir, function_name) / fmt::format("{}.log", version);
+  if (offset < 0) {
+    CUTOVER_ASSIGN_OR_RETURN(std::string tail, ReadTail(path, max_bytes));
+    std::error_code ec;
+    uint64_t size = std::filesystem::file_size(path, ec);
+    // The file may have grown since the read; the tail ends where the text ends.
+    LogChunk chunk{std::move(tail), ec ? 0 : size};
+    return chunk;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound(fmt::format("no logs for {} version {}", function_name, version));
+  in.seekg(0, std::ios::end);
+  auto size = static_cast<uint64_t>(in.tellg());
+  uint64_t start = std::min<uint64_t>(static_cast<uint64_t>(offset), size);
+  uint64_t length = std::min<uint64_t>(size - start, max_bytes);
+  std::string text(length, '\0');
+  in.seekg(static_cast<std::streamoff>(start));
+  in.read(text.data(), static_cast<std::streamsize>(length));
+  text.resize(static_cast<size_t>(in.gcount()));
+  // Hand out whole lines only; a partial last line comes with the next read.
+  size_t last_nl = text.rfind('\n');
+  text.resize(last_nl == std::string::npos ? 0 : last_nl + 1);
+  uint64_t end = start + text.size();
+  return LogChunk{std::move(text), end};
+}
+
 Result<std::string> ReadFunctionLogs(const std::filesystem::path& data_dir,
                                      const std::string& function_name, uint32_t version,
                                      size_t max_bytes) {

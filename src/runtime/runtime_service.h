@@ -134,6 +134,18 @@ class RuntimeService {
 
 std::unique_ptr<RuntimeService> CreateRuntimeService(RuntimeSettings settings);
 
+// A piece of one version's log and the byte offset where it ends, for `cutover logs --follow`.
+struct LogChunk {
+  std::string text;
+  uint64_t end_offset = 0;
+};
+// Reads one version's log (version > 0) from byte `offset`, at most `max_bytes`, ending at a line
+// boundary; with offset < 0, the last `max_bytes` (starting at a line boundary). NotFound when the
+// version has no log yet.
+Result<LogChunk> ReadFunctionLogChunk(const std::filesystem::path& data_dir,
+                                      const std::string& function_name, uint32_t version,
+                                      int64_t offset, size_t max_bytes);
+
 // Reads a function's logs (all versions when version == 0). Returns at most the last `max_bytes`.
 Result<std::string> ReadFunctionLogs(const std::filesystem::path& data_dir,
                                      const std::string& function_name, uint32_t version,

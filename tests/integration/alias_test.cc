@@ -53,8 +53,14 @@ TEST(AliasTest, WeightedSplitSurvivesRestart) {
   const double sd = std::sqrt(kRequests * kWeight * (1 - kWeight));
   EXPECT_NEAR(on_two, mean, 4.5 * sd);
 
-  // Restart: versions and the weighted alias come back from the store.
-  ASSERT_TRUE(daemon->Stop());
+  // A redeploy without changes leaves the weighted alias alone.
+  CommandResult unchanged = daemon->Deploy(service, {"--opt", "greeting=bye"});
+  ASSERT_EQ(unchanged.exit_code, 0) << unchanged.err;
+  HttpResult still = daemon->Admin("GET", "/v1/functions/behaviours-dev-ok/aliases/Live");
+  EXPECT_DOUBLE_EQ(json::parse(still.body).as_object()["additional_weight"].as_double(), 0.3);
+
+  // Killed, not stopped: everything committed comes back from the store.
+  daemon->Kill();
   daemon = Daemon::Start(data);
   HttpResult alias = daemon->Admin("GET", "/v1/functions/behaviours-dev-ok/aliases/Live");
   ASSERT_EQ(alias.status, 200) << alias.body;

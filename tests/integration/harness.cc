@@ -59,9 +59,11 @@ int WaitWithDeadline(pid_t pid, std::chrono::steady_clock::duration timeout) {
   return 128 + WTERMSIG(status);
 }
 
-pid_t Spawn(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
+pid_t Spawn(const std::vector<std::string>& args, const fs::path& out, const fs::path& err,
+            const std::vector<std::string>& env = {}) {
   pid_t pid = fork();
   if (pid == 0) {
+    for (const auto& kv : env) putenv(const_cast<char*>(kv.c_str()));
     int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int in = open("/dev/null", O_RDONLY);
@@ -159,7 +161,8 @@ CommandResult RunCutover(const std::vector<std::string>& args, std::chrono::seco
 }
 
 std::unique_ptr<Daemon> Daemon::Start(const fs::path& data_dir,
-                                      const std::vector<std::string>& extra_args) {
+                                      const std::vector<std::string>& extra_args,
+                                      const std::vector<std::string>& env) {
   auto d = std::unique_ptr<Daemon>(new Daemon());
   fs::create_directories(data_dir);
   fs::path ready = data_dir / "ready.json";
@@ -178,7 +181,7 @@ std::unique_ptr<Daemon> Daemon::Start(const fs::path& data_dir,
                                    "--log-level",
                                    "info"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  d->pid_ = Spawn(argv, data_dir / "daemon.out", d->log_path_);
+  d->pid_ = Spawn(argv, data_dir / "daemon.out", d->log_path_, env);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (!fs::exists(ready)) {
     int status;

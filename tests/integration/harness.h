@@ -56,8 +56,10 @@ class Daemon {
  public:
   // Starts `cutover serve` on free ports with `data_dir`; waits (with a deadline) until it is
   // listening.
+  // `env` adds NAME=VALUE variables to the daemon's environment.
   static std::unique_ptr<Daemon> Start(const fs::path& data_dir,
-                                       const std::vector<std::string>& extra_args = {});
+                                       const std::vector<std::string>& extra_args = {},
+                                       const std::vector<std::string>& env = {});
   ~Daemon();
 
   // SIGTERM and wait; true when it exited 0.

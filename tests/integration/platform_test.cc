@@ -18,7 +18,8 @@ class PlatformTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     data_ = new fs::path(MakeTempDir("cutover-platform"));
-    daemon_ = Daemon::Start(*data_ / "data").release();
+    daemon_ =
+        Daemon::Start(*data_ / "data", {}, {"CUTOVER_TEST_INTEGRATION_TIMEOUT_MS=1500"}).release();
     service_ = new fs::path(SourceDir() / "tests/integration/testdata/behaviours");
     CommandResult r = daemon_->Deploy(*service_);
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -108,6 +109,42 @@ TEST_F(PlatformTest, CrashIs502ThenTheNextRequestGetsAFreshInstance) {
   // serve, and the crashed pool accepts the next request (and answers 502 again, not a hang).
   EXPECT_EQ(daemon_->Gateway("GET", "/crash").status, 502);
   EXPECT_EQ(daemon_->Gateway("GET", "/ok").status, 200);
+}
+
+TEST_F(PlatformTest, CrashIs502ThenTheSameFunctionRecoversOnAFreshInstance) {
+  EXPECT_EQ(daemon_->Gateway("GET", "/crashonce").status, 502);
+  HttpResult r = daemon_->Gateway("GET", "/crashonce");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "recovered");
+}
+
+TEST_F(PlatformTest, IntegrationTimeoutIs504) {
+  // The daemon runs with a 1.5 s integration timeout; `hang` takes 5 s within its 10 s timeout.
+  HttpResult r = daemon_->Gateway("GET", "/hang");
+  EXPECT_EQ(r.status, 504) << r.body;
+  EXPECT_EQ(r.body, R"({"message": "Endpoint request timed out"})");
+}
+
+TEST_F(PlatformTest, HeadAnswersCarryNoBodyAndKeepTheConnectionUsable) {
+  HttpClient client("127.0.0.1", daemon_->gateway_port());
+  HttpResult head = client.Request("HEAD", "/nowhere");
+  EXPECT_EQ(head.status, 403);
+  HttpResult next = client.Request("GET", "/ok");
+  EXPECT_EQ(next.status, 200) << next.error;
+  EXPECT_EQ(next.body, "ok v1 hello");
+}
+
+TEST_F(PlatformTest, InvokeApiTakesALargePayload) {
+  std::string payload = R"({"data":")" + std::string(4 * 1024 * 1024, 'a') + R"("})";
+  HttpResult r =
+      daemon_->Admin("POST", "/2015-03-31/functions/behaviours-dev-echo/invocations", payload);
+  ASSERT_EQ(r.status, 200) << r.error << r.body.substr(0, 200);
+  auto echoed = json::parse(r.body).as_object();
+  EXPECT_EQ(echoed["body"].as_string().size(), payload.size());
+  HttpResult too_big =
+      daemon_->Admin("POST", "/2015-03-31/functions/behaviours-dev-echo/invocations",
+                     std::string(6 * 1024 * 1024 + 1, ' '));
+  EXPECT_EQ(too_big.status, 413);
 }
 
 TEST_F(PlatformTest, BodyOverTenMegabytesIs413) {
