@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <fstream>
 #include <future>
+#include <thread>
 #include <vector>
 
 #include "harness.h"
@@ -154,23 +156,81 @@ TEST_F(PlatformTest, BodyOverTenMegabytesIs413) {
 }
 
 TEST_F(PlatformTest, ConcurrencyLimitAndFullQueueIs429) {
-  // sleepy allows 1 instance and 10 queued invocations; 16 at once must throttle some.
-  std::vector<std::future<int>> calls;
-  for (int i = 0; i < 16; ++i) {
-    calls.push_back(
-        std::async(std::launch::async, [] { return daemon_->Gateway("GET", "/sleepy").status; }));
+  // testdata/gate runs the compiled proxy_bootstrap with reservedConcurrency 1: each invocation
+  // blocks until `release` exists. One busy instance and a full queue (10 per allowed instance)
+  // make the next invocation throttled whatever the machine's speed.
+  fs::path root = MakeTempDir("cutover-gate");
+  fs::path service = root / "service";
+  fs::create_directories(service);
+  fs::copy_file(SourceDir() / "tests/integration/testdata/gate/serverless.yml",
+                service / "serverless.yml");
+  fs::copy_file(CUTOVER_PROXY_BOOTSTRAP, service / "bootstrap");
+  fs::permissions(service / "bootstrap", fs::perms::owner_all | fs::perms::group_read |
+                                             fs::perms::group_exec | fs::perms::others_read |
+                                             fs::perms::others_exec);
+  const fs::path release = root / "release";
+  CommandResult deployed = daemon_->Deploy(service, {"--opt", "gate=" + release.string()});
+  ASSERT_EQ(deployed.exit_code, 0) << deployed.out << deployed.err;
+
+  // Whatever fails below, the blocked invocations are released (and their calls joined) before
+  // the test returns, so they neither outlive it nor hold the shared daemon.
+  std::vector<std::future<HttpResult>> held;
+  struct Release {
+    fs::path file;
+    std::vector<std::future<HttpResult>>& calls;
+    ~Release() {
+      { std::ofstream touch(file); }
+      for (auto& c : calls) {
+        if (c.valid()) c.wait();
+      }
+      fs::remove_all(file.parent_path());
+    }
+  } release_on_exit{release, held};
+
+  // Through the Invoke API, which has no integration timeout: these wait for the release.
+  const std::string invoke = "/2015-03-31/functions/gate-dev-gate/invocations?Qualifier=1";
+  constexpr int kAdmitted = 1 + 10;  // one running, ten queued
+  for (int i = 0; i < kAdmitted; ++i) {
+    held.push_back(
+        std::async(std::launch::async, [invoke] { return daemon_->Admin("POST", invoke, "{}"); }));
   }
-  // This suite's daemon has a 1.5 s integration timeout, so queued calls past it answer 504.
-  int ok = 0, throttled = 0, timed_out = 0;
-  for (auto& c : calls) {
-    int s = c.get();
-    ok += s == 200;
-    throttled += s == 429;
-    timed_out += s == 504;
+  // Wait (with a deadline) until the pool holds them all: one busy, ten queued.
+  int64_t busy = -1, queued = -1;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    json::object fn = FunctionStatus("gate-dev-gate");
+    auto pool = fn["versions"].as_array()[0].as_object()["pool"].as_object();
+    busy = pool["busy"].as_int64();
+    queued = pool["queued"].as_int64();
+    if (busy == 1 && queued == 10) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling the pool's state
   }
-  EXPECT_GE(throttled, 1);
-  EXPECT_GE(ok, 1);
-  EXPECT_EQ(ok + throttled + timed_out, 16);
+  ASSERT_EQ(busy, 1);
+  ASSERT_EQ(queued, 10);
+
+  // The pool is full, so the gateway throttles at once, and so does the Invoke API.
+  HttpResult throttled = daemon_->Gateway("GET", "/gate");
+  EXPECT_EQ(throttled.status, 429) << throttled.body << throttled.error;
+  EXPECT_EQ(throttled.body, R"({"message":"Too Many Requests"})");
+  EXPECT_EQ(throttled.headers["x-cutover-version"], "1");
+  HttpResult refused = daemon_->Admin("POST", invoke, "{}");
+  EXPECT_EQ(refused.status, 429) << refused.body;
+  EXPECT_EQ(refused.headers["x-amzn-errortype"], "TooManyRequestsException");
+
+  // Released, every admitted invocation completes, and the pool serves again.
+  { std::ofstream touch(release); }
+  for (auto& c : held) {
+    HttpResult r = c.get();
+    EXPECT_EQ(r.status, 200) << r.body << r.error;
+    EXPECT_EQ(r.headers["x-amz-function-error"], "");
+    boost::system::error_code ec;
+    json::value payload = json::parse(r.body, ec);
+    ASSERT_FALSE(ec) << r.body;
+    EXPECT_EQ(payload.as_object()["body"], "released") << r.body;
+  }
+  HttpResult again = daemon_->Gateway("GET", "/gate");
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.body, "released");
 }
 
 TEST_F(PlatformTest, InvokeApiRequestResponseEventAndDryRun) {
