@@ -232,6 +232,20 @@ Result<std::shared_ptr<const router::RouteTable>> Publisher::BuildRoutes(
   return router::RouteTable::Build(std::move(routes));
 }
 
+std::optional<std::string> PhpVersionNotice(const config::FunctionSpec& function,
+                                            std::string_view installed) {
+  if (function.php_version.empty() || installed.empty()) return std::nullopt;
+  // "8.2.26" -> "8.2"
+  std::string_view major_minor = installed;
+  if (size_t dot = installed.find('.'); dot != std::string_view::npos) {
+    size_t second = installed.find('.', dot + 1);
+    major_minor = installed.substr(0, second);
+  }
+  if (major_minor == function.php_version) return std::nullopt;
+  return fmt::format("{} asks for PHP {} ({}); this machine runs PHP {}, which serves it",
+                     function.key, function.php_version, function.runtime, installed);
+}
+
 Status Publisher::Restore() {
   std::map<std::string, FunctionState> functions;
   Status st = store_.Read([&](store::StoreTxn& txn) -> Status {
@@ -267,6 +281,9 @@ Status Publisher::Restore() {
   });
   CUTOVER_RETURN_IF_ERROR(st.WithPrefix("restoring state from the store"));
   for (const auto& [name, state] : functions) {
+    if (auto notice = PhpVersionNotice(state.spec, runtime_.PhpVersion())) {
+      spdlog::warn("notice: {} ({})", *notice, name);
+    }
     for (const auto& [n, ver] : state.versions) {
       auto spec = FunctionSpecFromVersionConfig(ver.config_json);
       if (!spec.ok()) {
@@ -334,6 +351,11 @@ Result<PublishReport> Publisher::PublishService(const config::ServiceSpec& spec,
   PublishReport report;
   report.service = spec.service;
   report.stage = spec.stage;
+  for (const auto& fn : spec.functions) {
+    if (auto notice = PhpVersionNotice(fn, runtime_.PhpVersion())) {
+      report.notices.push_back(std::move(*notice));
+    }
+  }
   std::shared_ptr<const router::RouteTable> table;
 
   Status st = store_.Write([&](store::StoreTxn& txn) -> Status {

@@ -110,6 +110,11 @@ class Publisher final {
   std::map<std::string, FunctionState> functions_;  // by deployed name
 };
 
+// "website asks for PHP 7.4 (php-74-fpm); this machine runs PHP 8.2.26, which serves it" when the
+// major.minor of `asked` and `installed` differ; nullopt when they agree, or either is unknown.
+std::optional<std::string> PhpVersionNotice(const config::FunctionSpec& function,
+                                            std::string_view installed);
+
 // Parses the version configuration JSON stored with a version back into the fields InstanceConfig
 // needs.
 Result<config::FunctionSpec> FunctionSpecFromVersionConfig(const std::string& config_json);

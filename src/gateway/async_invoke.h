@@ -1,4 +1,5 @@
-// AsyncInvoke: RuntimeService::Invoke as an Asio asynchronous operation.
+// AsyncInvoke / AsyncInvokeHttp: RuntimeService::Invoke and InvokeHttp as Asio asynchronous
+// operations.
 //
 // The runtime calls back on its own thread; this re-posts the result to the caller's executor, so a
 // coroutine resumes where it started. With timeout_ms > 0 a timer races the invocation and, when it
@@ -14,6 +15,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -22,12 +24,11 @@
 
 namespace cutover::gateway {
 
-template <typename CompletionToken>
-auto AsyncInvoke(runtime::RuntimeService& runtime, runtime::VersionKey key,
-                 runtime::Invocation invocation, int timeout_ms, CompletionToken&& token) {
-  return boost::asio::async_initiate<CompletionToken, void(runtime::InvokeResult, bool)>(
-      [&runtime](auto handler, runtime::VersionKey key, runtime::Invocation invocation,
-                 int timeout_ms) {
+// `start(callback)` begins the runtime call; `callback(ResultT)` may run on any thread, once.
+template <typename ResultT, typename Start, typename CompletionToken>
+auto AsyncRuntimeCall(Start start, int timeout_ms, CompletionToken&& token) {
+  return boost::asio::async_initiate<CompletionToken, void(ResultT, bool)>(
+      [](auto handler, Start start, int timeout_ms) {
         using Handler = decltype(handler);
         struct State {
           std::optional<Handler> handler;
@@ -42,10 +43,10 @@ auto AsyncInvoke(runtime::RuntimeService& runtime, runtime::VersionKey key,
             if (ec || !state->handler) return;
             Handler h = std::move(*state->handler);
             state->handler.reset();
-            std::move(h)(runtime::InvokeResult{}, true);
+            std::move(h)(ResultT{}, true);
           });
         }
-        runtime.Invoke(key, std::move(invocation), [state, executor](runtime::InvokeResult result) {
+        std::move(start)([state, executor](ResultT result) {
           boost::asio::post(executor, [state, result = std::move(result)]() mutable {
             if (!state->handler) return;
             if (state->timer) state->timer->cancel();
@@ -55,7 +56,30 @@ auto AsyncInvoke(runtime::RuntimeService& runtime, runtime::VersionKey key,
           });
         });
       },
-      token, std::move(key), std::move(invocation), timeout_ms);
+      token, std::move(start), timeout_ms);
+}
+
+template <typename CompletionToken>
+auto AsyncInvoke(runtime::RuntimeService& runtime, runtime::VersionKey key,
+                 runtime::Invocation invocation, int timeout_ms, CompletionToken&& token) {
+  auto start = [&runtime, key = std::move(key),
+                invocation = std::move(invocation)](runtime::InvokeCallback done) mutable {
+    runtime.Invoke(key, std::move(invocation), std::move(done));
+  };
+  return AsyncRuntimeCall<runtime::InvokeResult>(std::move(start), timeout_ms,
+                                                 std::forward<CompletionToken>(token));
+}
+
+template <typename CompletionToken>
+auto AsyncInvokeHttp(runtime::RuntimeService& runtime, runtime::VersionKey key,
+                     runtime::HttpInvocation invocation, int timeout_ms,
+                     CompletionToken&& token) {
+  auto start = [&runtime, key = std::move(key),
+                invocation = std::move(invocation)](runtime::HttpCallback done) mutable {
+    runtime.InvokeHttp(key, std::move(invocation), std::move(done));
+  };
+  return AsyncRuntimeCall<runtime::HttpResult>(std::move(start), timeout_ms,
+                                               std::forward<CompletionToken>(token));
 }
 
 }  // namespace cutover::gateway

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/base64.h"
+
 namespace cutover::gateway {
 
 // Decodes %XX escapes. When `plus_is_space` is set (query strings, form encoding) '+' becomes ' '.
@@ -23,11 +25,9 @@ std::string PercentDecode(std::string_view text, bool plus_is_space);
 // percent-decoded with '+' as space.
 std::vector<std::pair<std::string, std::string>> ParseQueryString(std::string_view raw_query);
 
-// Standard base64 (RFC 4648 section 4) with padding.
-std::string Base64Encode(std::string_view bytes);
-// Accepts padded or unpadded standard base64; ASCII whitespace is ignored. False on any other
-// character, on misplaced padding, or on a length that cannot come from the encoder.
-bool Base64Decode(std::string_view text, std::string* out);
+// Base64 lives in common (the runtime's FastCGI event mapping needs it too).
+using ::cutover::Base64Decode;
+using ::cutover::Base64Encode;
 
 // True when `bytes` is well-formed UTF-8 (no overlong forms, no surrogates, nothing above
 // U+10FFFF).

@@ -353,7 +353,102 @@ std::string_view TrimSpace(std::string_view text) {
   return text;
 }
 
+// Opens requestContext with the fields both formats start with.
+void BeginRequestContext(JsonOut& out, const RouteInfo& route) {
+  const std::string_view domain = DomainName(route);
+  out.BeginObject();
+  out.Field("accountId", kAccountId);
+  out.Field("apiId", route.api_id);
+  out.Field("domainName", domain);
+  out.Field("domainPrefix", DomainPrefix(domain));
+}
+
+// event.requestContext of format 1.0.
+void WriteRequestContextV1(JsonOut* o, const ProxyRequest& request, const RouteInfo& route,
+                           std::string_view resource, std::string_view path) {
+  JsonOut& out = *o;
+  const std::string* user_agent = LastHeader(request.headers, "user-agent");
+  BeginRequestContext(out, route);
+  out.Field("extendedRequestId", request.request_id);
+  out.Field("httpMethod", request.method);
+  out.Key("identity");
+  out.BeginObject();
+  for (const std::string_view key :
+       {"accessKey", "accountId", "caller", "cognitoAuthenticationProvider",
+        "cognitoAuthenticationType", "cognitoIdentityId", "cognitoIdentityPoolId",
+        "principalOrgId"}) {
+    out.NullField(key);
+  }
+  out.Field("sourceIp", request.source_ip);
+  out.NullField("user");
+  out.Key("userAgent");
+  if (user_agent != nullptr) {
+    out.String(*user_agent);
+  } else {
+    out.Null();
+  }
+  out.NullField("userArn");
+  out.NullField("clientCert");
+  out.EndObject();
+  out.Key("path");
+  if (route.stage.empty()) {
+    out.String(path);
+  } else {
+    std::string staged;
+    staged.reserve(route.stage.size() + path.size() + 1);
+    staged.push_back('/');
+    staged.append(route.stage);
+    staged.append(path);
+    out.String(staged);
+  }
+  out.Field("protocol", kProtocol);
+  out.Field("requestId", request.request_id);
+  out.Field("requestTime", FormatClfTime(request.request_time_ms));
+  out.Key("requestTimeEpoch");
+  out.Int(request.request_time_ms);
+  out.Field("resourceId", ResourceId(resource));
+  out.Field("resourcePath", resource);
+  out.Field("stage", route.stage);
+  out.EndObject();
+}
+
+// event.requestContext of format 2.0.
+void WriteRequestContextV2(JsonOut* o, const ProxyRequest& request, const RouteInfo& route,
+                           std::string_view route_key, std::string_view path) {
+  JsonOut& out = *o;
+  const std::string* user_agent = LastHeader(request.headers, "user-agent");
+  BeginRequestContext(out, route);
+  out.Key("http");
+  out.BeginObject();
+  out.Field("method", request.method);
+  out.Field("path", path);
+  out.Field("protocol", kProtocol);
+  out.Field("sourceIp", request.source_ip);
+  out.Field("userAgent", user_agent != nullptr ? std::string_view(*user_agent) : "");
+  out.EndObject();
+  out.Field("requestId", request.request_id);
+  out.Field("routeKey", route_key);
+  out.Field("stage", "$default");
+  out.Field("time", FormatClfTime(request.request_time_ms));
+  out.Key("timeEpoch");
+  out.Int(request.request_time_ms);
+  out.EndObject();
+}
+
 }  // namespace
+
+std::string BuildRequestContext(const ProxyRequest& request, const RouteInfo& route, bool v2) {
+  JsonOut out(512);
+  const std::string_view path = RequestPath(request);
+  if (v2) {
+    WriteRequestContextV2(&out, request, route, RouteKeyV2(route.route), path);
+  } else {
+    const router::RouteSpec* spec = route.route;
+    WriteRequestContextV1(&out, request, route,
+                          spec != nullptr ? std::string_view(spec->path) : "/", path);
+  }
+  return out.Take();
+}
 
 std::string BuildEventV1(const ProxyRequest& request, const RouteInfo& route) {
   const router::RouteSpec* spec = route.route;
@@ -428,55 +523,8 @@ std::string BuildEventV1(const ProxyRequest& request, const RouteInfo& route) {
   WritePathParameters(&out, route, /*null_when_empty=*/true);
   out.NullField("stageVariables");
 
-  const std::string_view domain = DomainName(route);
-  const std::string* user_agent = LastHeader(request.headers, "user-agent");
   out.Key("requestContext");
-  out.BeginObject();
-  out.Field("accountId", kAccountId);
-  out.Field("apiId", route.api_id);
-  out.Field("domainName", domain);
-  out.Field("domainPrefix", DomainPrefix(domain));
-  out.Field("extendedRequestId", request.request_id);
-  out.Field("httpMethod", request.method);
-  out.Key("identity");
-  out.BeginObject();
-  for (const std::string_view key :
-       {"accessKey", "accountId", "caller", "cognitoAuthenticationProvider",
-        "cognitoAuthenticationType", "cognitoIdentityId", "cognitoIdentityPoolId",
-        "principalOrgId"}) {
-    out.NullField(key);
-  }
-  out.Field("sourceIp", request.source_ip);
-  out.NullField("user");
-  out.Key("userAgent");
-  if (user_agent != nullptr) {
-    out.String(*user_agent);
-  } else {
-    out.Null();
-  }
-  out.NullField("userArn");
-  out.NullField("clientCert");
-  out.EndObject();
-  out.Key("path");
-  if (route.stage.empty()) {
-    out.String(path);
-  } else {
-    std::string staged;
-    staged.reserve(route.stage.size() + path.size() + 1);
-    staged.push_back('/');
-    staged.append(route.stage);
-    staged.append(path);
-    out.String(staged);
-  }
-  out.Field("protocol", kProtocol);
-  out.Field("requestId", request.request_id);
-  out.Field("requestTime", FormatClfTime(request.request_time_ms));
-  out.Key("requestTimeEpoch");
-  out.Int(request.request_time_ms);
-  out.Field("resourceId", ResourceId(resource));
-  out.Field("resourcePath", resource);
-  out.Field("stage", route.stage);
-  out.EndObject();
+  WriteRequestContextV1(&out, request, route, resource, path);
 
   WriteBody(&out, request, /*null_when_empty=*/true);
   out.EndObject();
@@ -553,29 +601,8 @@ std::string BuildEventV2(const ProxyRequest& request, const RouteInfo& route) {
     out.EndObject();
   }
 
-  const std::string_view domain = DomainName(route);
-  const std::string* user_agent = LastHeader(request.headers, "user-agent");
   out.Key("requestContext");
-  out.BeginObject();
-  out.Field("accountId", kAccountId);
-  out.Field("apiId", route.api_id);
-  out.Field("domainName", domain);
-  out.Field("domainPrefix", DomainPrefix(domain));
-  out.Key("http");
-  out.BeginObject();
-  out.Field("method", request.method);
-  out.Field("path", path);
-  out.Field("protocol", kProtocol);
-  out.Field("sourceIp", request.source_ip);
-  out.Field("userAgent", user_agent != nullptr ? std::string_view(*user_agent) : "");
-  out.EndObject();
-  out.Field("requestId", request.request_id);
-  out.Field("routeKey", route_key);
-  out.Field("stage", "$default");
-  out.Field("time", FormatClfTime(request.request_time_ms));
-  out.Key("timeEpoch");
-  out.Int(request.request_time_ms);
-  out.EndObject();
+  WriteRequestContextV2(&out, request, route, route_key, path);
 
   WritePathParameters(&out, route, /*null_when_empty=*/false);
   WriteBody(&out, request, /*null_when_empty=*/false);

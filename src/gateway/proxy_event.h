@@ -49,6 +49,10 @@ std::string BuildEventV1(const ProxyRequest& request, const RouteInfo& route);
 // isBase64Encoded.
 std::string BuildEventV2(const ProxyRequest& request, const RouteInfo& route);
 
+// Only event.requestContext of format 1.0 or 2.0 (the gateway's php-fpm path sends it as Bref's
+// LAMBDA_REQUEST_CONTEXT). `request.body` is not read.
+std::string BuildRequestContext(const ProxyRequest& request, const RouteInfo& route, bool v2);
+
 struct ProxyResponse {
   int status = 200;
   HeaderList headers;  // set-cookie may repeat

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -32,10 +33,11 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 // State owned by one worker thread: its view of the route table and its random numbers.
 struct Worker {
-  explicit Worker(const router::RouteTableSnapshot& routes)
-      : reader(routes), random(Random::FromEntropy()) {}
+  Worker(const router::RouteTableSnapshot& routes, asio::io_context& ctx)
+      : reader(routes), random(Random::FromEntropy()), context(&ctx) {}
   router::RouteTableSnapshot::Reader reader;
   Random random;
+  asio::io_context* context;  // the thread this worker runs on
 };
 
 Response JsonError(unsigned status, std::string_view body, std::string_view error_type) {
@@ -87,7 +89,7 @@ class Server final : public GatewayServer {
             fmt::format("gateway cannot listen on {}:{}: {}", settings_.host, port, ec.message()));
       }
       port = acceptor->local_endpoint().port();
-      workers_.push_back(std::make_unique<Worker>(routes_));
+      workers_.push_back(std::make_unique<Worker>(routes_, *ctx));
       acceptors_.push_back(std::move(acceptor));
     }
     port_ = port;
@@ -197,6 +199,84 @@ class Server final : public GatewayServer {
     }
   }
 
+  static Response ConfigurationError(const Status& why, const router::FunctionTarget& fn,
+                                     uint32_t version) {
+    spdlog::warn("{} v{}: Execution failed due to configuration error: {}", fn.function_name,
+                 version, why.message());
+    return JsonError(502, R"({"message": "Internal server error"})",
+                     "InternalServerErrorException");
+  }
+
+  // The function's (or php-fpm's) answer as the gateway sends it.
+  static Response ToHttp(ProxyResponse mapped, const router::FunctionTarget& fn, uint32_t version) {
+    if (Status sendable = CheckSendable(mapped); !sendable.ok()) {
+      return ConfigurationError(sendable, fn, version);
+    }
+    Response res;
+    res.result(static_cast<unsigned>(mapped.status));
+    res.version(11);
+    bool has_content_type = false;
+    for (auto& [name, value] : mapped.headers) {
+      if (beast::iequals(name, "content-type")) has_content_type = true;
+      // Hop-by-hop and framing headers are the gateway's to set.
+      if (beast::iequals(name, "content-length") || beast::iequals(name, "connection") ||
+          beast::iequals(name, "transfer-encoding")) {
+        continue;
+      }
+      res.insert(name, value);
+    }
+    if (!has_content_type) res.set(http::field::content_type, "application/json");
+    // 204 and 304 have no body in HTTP/1.1, whatever the function returned.
+    if (mapped.status != 204 && mapped.status != 304) res.body() = std::move(mapped.body);
+    return res;
+  }
+
+  // API Gateway's answer when the invocation itself failed.
+  static Response FailureResponse(runtime::InvokeOutcome outcome,
+                                  const router::FunctionTarget& fn, uint32_t version) {
+    switch (outcome) {
+      case runtime::InvokeOutcome::kThrottled:
+        return JsonError(429, R"({"message":"Too Many Requests"})", "");
+      case runtime::InvokeOutcome::kRequestTooLarge:
+        // Lambda refuses the invocation (event over 6 MB): API Gateway answers 500.
+        spdlog::warn("{} v{}: event over Lambda's 6 MB limit", fn.function_name, version);
+        return JsonError(500, R"({"message": "Internal server error"})",
+                         "InternalServerErrorException");
+      case runtime::InvokeOutcome::kNotFound:
+        return JsonError(500, R"({"message": "Internal server error"})",
+                         "InternalServerErrorException");
+      default:
+        return JsonError(502, R"({"message": "Internal server error"})",
+                         "InternalServerErrorException");
+    }
+  }
+
+  // php-fpm's CGI response as Bref's FPM layer hands it to API Gateway: every header kept for REST
+  // APIs (Bref answers multiValueHeaders, which API Gateway always sends it); for HTTP APIs
+  // repeated headers joined with ", " except Set-Cookie (Bref's `cookies`).
+  static ProxyResponse FromCgi(runtime::fastcgi::CgiResponse cgi, bool rest) {
+    ProxyResponse out;
+    out.status = cgi.status;
+    out.body = std::move(cgi.body);
+    if (rest) {
+      out.headers = std::move(cgi.headers);
+      return out;
+    }
+    for (auto& [name, value] : cgi.headers) {
+      if (!beast::iequals(name, "set-cookie")) {
+        auto same = std::find_if(out.headers.begin(), out.headers.end(),
+                                 [&](const auto& h) { return beast::iequals(h.first, name); });
+        if (same != out.headers.end()) {
+          same->second += ", ";
+          same->second += value;
+          continue;
+        }
+      }
+      out.headers.emplace_back(std::move(name), std::move(value));
+    }
+    return out;
+  }
+
   asio::awaitable<Response> Handle(Request& req, const std::string& peer, Worker& worker) {
     std::string_view target = req.target();
     std::string_view path = target, query;
@@ -243,73 +323,69 @@ class Server final : public GatewayServer {
     auto host = req[http::field::host];
     info.domain_name = host.empty() ? "localhost" : std::string(host);
 
+    // The integration timeout bounds everything after routing: queueing for an instance, a cold
+    // start and the function itself, as API Gateway's clock does.
+    const int integration_ms = rest ? settings_.rest_timeout_ms : settings_.http_api_timeout_ms;
+    const runtime::VersionKey key{fn.function_name, version};
+
+    Response res;
+    if (runtime_.TakesHttp(key)) {
+      // php-fpm: straight to FastCGI, no event in between.
+      runtime::HttpInvocation hinv;
+      hinv.request_id = preq.request_id;
+      hinv.invoked_function_arn = FunctionArn(settings_, fn);
+      hinv.context = worker.context;
+      runtime::fastcgi::FastCgiHttpRequest& hreq = hinv.request;
+      hreq.request_context_json = BuildRequestContext(preq, info, !rest);
+      hreq.method = std::move(preq.method);
+      hreq.path = std::move(preq.path);
+      hreq.raw_query = std::move(preq.raw_query);
+      hreq.headers = std::move(preq.headers);
+      hreq.body_size = preq.body.size();
+      hinv.body = std::move(preq.body);
+      // GCC 12: build the operation in its own statement (see below).
+      auto call = AsyncInvokeHttp(runtime_, key, std::move(hinv), integration_ms,
+                                  asio::as_tuple(asio::use_awaitable));
+      std::tuple<runtime::HttpResult, bool> outcome = co_await std::move(call);
+      runtime::HttpResult& result = std::get<0>(outcome);
+      if (std::get<1>(outcome)) {
+        res = JsonError(504, R"({"message": "Endpoint request timed out"})", "");
+      } else if (result.outcome == runtime::InvokeOutcome::kSuccess) {
+        res = ToHttp(FromCgi(std::move(result.response), rest), fn, version);
+      } else {
+        res = FailureResponse(result.outcome, fn, version);
+      }
+      res.set(rest ? "x-amzn-RequestId" : "apigw-requestid", preq.request_id);
+      if (settings_.version_header) res.set("X-Cutover-Version", std::to_string(version));
+      co_return res;
+    }
+
     runtime::Invocation inv;
     inv.request_id = preq.request_id;
     inv.payload = rest ? BuildEventV1(preq, info) : BuildEventV2(preq, info);
     inv.invoked_function_arn = FunctionArn(settings_, fn);
 
-    // The runtime ends every invocation by the function's timeout; the gateway's own timer is
-    // needed only when the integration timeout is the shorter of the two.
-    const int integration_ms = rest ? settings_.rest_timeout_ms : settings_.http_api_timeout_ms;
-    // The integration timeout bounds everything after routing: queueing for an instance, a cold
-    // start and the function itself, as API Gateway's clock does.
     const int timer_ms = integration_ms;
     // GCC 12 destroys temporaries inside a co_await expression twice (PR 101367 and friends), so
     // the operation is built in its own statement and awaited as a named value.
-    auto invoke = AsyncInvoke(runtime_, runtime::VersionKey{fn.function_name, version},
-                              std::move(inv), timer_ms, asio::as_tuple(asio::use_awaitable));
+    auto invoke =
+        AsyncInvoke(runtime_, key, std::move(inv), timer_ms, asio::as_tuple(asio::use_awaitable));
     std::tuple<runtime::InvokeResult, bool> outcome = co_await std::move(invoke);
     runtime::InvokeResult& result = std::get<0>(outcome);
     const bool timed_out = std::get<1>(outcome);
 
-    Response res;
     if (timed_out) {
       res = JsonError(504, R"({"message": "Endpoint request timed out"})", "");
     } else {
       switch (result.outcome) {
         case runtime::InvokeOutcome::kSuccess: {
           auto mapped = rest ? MapResponseV1(result.payload) : MapResponseV2(result.payload);
-          Status sendable = mapped.ok() ? CheckSendable(*mapped) : mapped.status();
-          if (!sendable.ok()) {
-            spdlog::warn("{} v{}: Execution failed due to configuration error: {}",
-                         fn.function_name, version, sendable.message());
-            res = JsonError(502, R"({"message": "Internal server error"})",
-                            "InternalServerErrorException");
-            break;
-          }
-          res.result(static_cast<unsigned>(mapped->status));
-          res.version(11);
-          bool has_content_type = false;
-          for (auto& [name, value] : mapped->headers) {
-            if (beast::iequals(name, "content-type")) has_content_type = true;
-            // Hop-by-hop and framing headers are the gateway's to set.
-            if (beast::iequals(name, "content-length") || beast::iequals(name, "connection") ||
-                beast::iequals(name, "transfer-encoding")) {
-              continue;
-            }
-            res.insert(name, value);
-          }
-          if (!has_content_type) res.set(http::field::content_type, "application/json");
-          // 204 and 304 have no body in HTTP/1.1, whatever the function returned.
-          if (mapped->status != 204 && mapped->status != 304) res.body() = std::move(mapped->body);
+          res = mapped.ok() ? ToHttp(std::move(*mapped), fn, version)
+                            : ConfigurationError(mapped.status(), fn, version);
           break;
         }
-        case runtime::InvokeOutcome::kThrottled:
-          res = JsonError(429, R"({"message":"Too Many Requests"})", "");
-          break;
-        case runtime::InvokeOutcome::kRequestTooLarge:
-          // Lambda refuses the invocation (event over 6 MB): API Gateway answers 500.
-          spdlog::warn("{} v{}: event over Lambda's 6 MB limit", fn.function_name, version);
-          res = JsonError(500, R"({"message": "Internal server error"})",
-                          "InternalServerErrorException");
-          break;
-        case runtime::InvokeOutcome::kNotFound:
-          res = JsonError(500, R"({"message": "Internal server error"})",
-                          "InternalServerErrorException");
-          break;
         default:
-          res = JsonError(502, R"({"message": "Internal server error"})",
-                          "InternalServerErrorException");
+          res = FailureResponse(result.outcome, fn, version);
           break;
       }
     }

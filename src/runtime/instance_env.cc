@@ -45,6 +45,34 @@ bool IsExecutableFile(const std::filesystem::path& p) {
   return std::filesystem::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
 }
 
+// The PHP function runtime's process: Bref v1's `while true; do php bootstrap.php; done`. $0 is the
+// PHP CLI, $1 the bootstrap, $2 the mode. The bootstrap exits 69 when the Runtime API refuses or
+// cannot be reached, and 126/127 mean PHP cannot run at all: the loop ends with that status rather
+// than spinning, and the instance exits. Stop and timeout kill the whole process group.
+constexpr std::string_view kPhpFunctionLoop =
+    "while :; do \"$0\" \"$1\" \"$2\"; s=$?; case $s in 69|126|127) exit $s;; esac; done";
+
+// An executable: `name` itself when it holds a '/', else the first match on `search_path`.
+std::filesystem::path FindExecutable(const std::filesystem::path& name,
+                                     std::string_view search_path) {
+  if (name.empty()) return {};
+  if (name.string().find('/') != std::string::npos) {
+    return IsExecutableFile(name) ? name : std::filesystem::path();
+  }
+  size_t start = 0;
+  while (start <= search_path.size()) {
+    size_t end = search_path.find(':', start);
+    if (end == std::string_view::npos) end = search_path.size();
+    std::string_view dir = search_path.substr(start, end - start);
+    if (!dir.empty()) {
+      std::filesystem::path candidate = std::filesystem::path(dir) / name;
+      if (IsExecutableFile(candidate)) return candidate;
+    }
+    start = end + 1;
+  }
+  return {};
+}
+
 }  // namespace
 
 bool IsReservedVariable(std::string_view name) {
@@ -95,9 +123,30 @@ Result<std::vector<std::string>> BuildArgv(const InstanceConfig& config,
       }
       return std::vector<std::string>{"python3", paths.python_bootstrap.string()};
     }
+    case RuntimeFamily::kPhpFunction: {
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(paths.php_function_bootstrap, ec)) {
+        return NotFound(fmt::format("PHP function bootstrap not found at {}",
+                                    paths.php_function_bootstrap.string()));
+      }
+      // Resolved here, with the daemon's PATH: the function's own PATH may leave PHP out.
+      const char* daemon_path = std::getenv("PATH");
+      std::filesystem::path php =
+          FindExecutable(paths.php_cli, daemon_path ? daemon_path : "/usr/local/bin:/usr/bin:/bin");
+      if (php.empty()) {
+        return NotFound(fmt::format("PHP CLI '{}' not found (Bref function layer {})",
+                                    paths.php_cli.string(), config.runtime_name));
+      }
+      return std::vector<std::string>{
+          "/bin/sh",
+          "-c",
+          std::string(kPhpFunctionLoop),
+          php.string(),
+          paths.php_function_bootstrap.string(),
+          std::string_view(config.runtime_name).ends_with("-console") ? "console" : "function"};
+    }
     case RuntimeFamily::kPhpFpm:
-    case RuntimeFamily::kPhpFunction:
-      return FailedPrecondition("PHP runtimes are not supported yet");
+      return FailedPrecondition("PHP-FPM runtimes do not run as Runtime API instances");
   }
   return Internal("unknown runtime family");
 }

@@ -7,6 +7,16 @@
 //              (the package's own `aws-lambda-ric` bin: it loads <cwd>/<module>.<export>, cwd =
 //              task_root)
 //   python3*   python3 <python_bootstrap>           (handler from _HANDLER)
+//   php-XY, php-XY-console (Bref function/console layers, RuntimeFamily::kPhpFunction)
+//              /bin/sh -c '<loop>' <php_cli> <php_function_bootstrap> function|console
+//              where <loop> is Bref v1's layer bootstrap, `while true; do php bootstrap.php; done`:
+//                while :; do "$0" "$1" "$2"; s=$?; case $s in 69|126|127) exit $s;; esac; done
+//              so every PHP process is fresh (it serves BREF_LOOP_MAX invocations, default 1, and
+//              exits after a failed one). "console" when runtime_name ends in "-console". The loop
+//              ends, and with it the instance, when PHP cannot run (126/127) or the bootstrap
+//              found the Runtime API gone (69); stop and timeout kill the process group. php_cli
+//              is resolved on the daemon's PATH here, since the function may set its own PATH.
+//   php-XY-fpm no argv: FpmPool runs php-fpm itself (BuildArgv answers FailedPrecondition)
 //
 // Thread-safety: stateless.
 #pragma once
@@ -25,9 +35,12 @@
 namespace cutover::runtime {
 
 struct RuntimePaths {
-  std::filesystem::path node_ric_dir;      // contains node_modules/aws-lambda-ric
-  std::filesystem::path python_bootstrap;  // cutover's python bootstrap script
-  std::filesystem::path runtime_dir;       // LAMBDA_RUNTIME_DIR for provided runtimes
+  std::filesystem::path node_ric_dir;        // contains node_modules/aws-lambda-ric
+  std::filesystem::path python_bootstrap;    // cutover's python bootstrap script
+  std::filesystem::path runtime_dir;         // LAMBDA_RUNTIME_DIR for provided runtimes
+  std::filesystem::path php_cli = "php8.2";  // Bref function/console layers
+  std::filesystem::path php_fpm = "/usr/sbin/php-fpm8.2";  // Bref FPM layers
+  std::filesystem::path php_function_bootstrap;  // cutover's PHP function-runtime bootstrap
 };
 
 // Per-instance facts that go into the environment.

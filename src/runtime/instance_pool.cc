@@ -48,9 +48,6 @@ std::string IsoTimestamp(SystemTime t) {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
 }
 
-bool IsPhp(RuntimeFamily f) {
-  return f == RuntimeFamily::kPhpFpm || f == RuntimeFamily::kPhpFunction;
-}
 
 }  // namespace
 
@@ -82,26 +79,6 @@ InstancePool::InstancePool(InstanceConfig config, std::shared_ptr<PoolEnvironmen
 // ---- Requests from callers ----
 
 void InstancePool::Invoke(Invocation invocation, InvokeCallback done) {
-  if (IsPhp(config_.family)) {
-    bool first;
-    {
-      std::lock_guard lock(mu_);
-      first = !unsupported_logged_;
-      unsupported_logged_ = true;
-    }
-    if (first) {
-      log_->Append(fmt::format(
-          "cutover: runtime '{}' cannot run yet: PHP runtimes (php-fpm, Bref function) arrive in "
-          "the next issue\n",
-          config_.runtime_name));
-    }
-    InvokeResult r =
-        ErrorResult(InvokeOutcome::kInitError, "Runtime.Unsupported",
-                    fmt::format("runtime '{}' is not supported yet", config_.runtime_name));
-    r.executed_version = config_.key.version;
-    done(std::move(r));
-    return;
-  }
   if (invocation.payload.size() > kMaxPayloadBytes) {
     InvokeResult r = ErrorResult(
         InvokeOutcome::kRequestTooLarge, "RequestTooLargeException",
@@ -145,10 +122,6 @@ void InstancePool::Invoke(Invocation invocation, InvokeCallback done) {
 }
 
 Status InstancePool::Prewarm(int count) {
-  if (IsPhp(config_.family)) {
-    return FailedPrecondition(
-        fmt::format("runtime '{}' is not supported yet", config_.runtime_name));
-  }
   Deferred d;
   {
     std::lock_guard lock(mu_);

@@ -43,6 +43,7 @@
 #include "runtime/runtime_api_state.h"
 #include "runtime/runtime_service.h"
 #include "runtime/thread_annotations.h"
+#include "runtime/version_pool.h"
 
 namespace cutover::runtime {
 
@@ -67,31 +68,31 @@ struct PoolEnvironment {
 std::string ErrorDocument(std::string_view type, std::string_view message);
 InvokeResult ErrorResult(InvokeOutcome outcome, std::string_view type, std::string_view message);
 
-class InstancePool final : public std::enable_shared_from_this<InstancePool> {
+class InstancePool final : public VersionPool, public std::enable_shared_from_this<InstancePool> {
  public:
   using TimePoint = std::chrono::steady_clock::time_point;
 
   static std::shared_ptr<InstancePool> Create(InstanceConfig config,
                                               std::shared_ptr<PoolEnvironment> env);
 
-  const InstanceConfig& config() const { return config_; }
+  const InstanceConfig& config() const override { return config_; }
 
-  void Invoke(Invocation invocation, InvokeCallback done);
-  Status Prewarm(int count);
+  void Invoke(Invocation invocation, InvokeCallback done) override;
+  Status Prewarm(int count) override;
   // No new invocations; instances stop once the queue is drained and they are idle.
-  void Retire();
+  void Retire() override;
   // Reap exits, expire deadlines (backstop for the instances' timers), stop idle instances,
   // escalate stops to SIGKILL after 2 s, flush the log.
-  void Tick();
-  PoolStats Stats() const;
+  void Tick() override;
+  PoolStats Stats() const override;
 
   // Shutdown, in two steps so the service can wait for all pools together: fail everything in
   // flight and SIGTERM every process; then reap (with `kill`, SIGKILL what is left). Returns
   // processes not reaped.
-  void BeginShutdown();
-  int ReapForShutdown(bool kill);
+  void BeginShutdown() override;
+  int ReapForShutdown(bool kill) override;
   // Retired, and no process or invocation left.
-  bool Finished() const;
+  bool Finished() const override;
 
   // Runtime API and I/O events of one instance; called on that instance's strand.
   NextAction HandleNext(uint64_t instance);
@@ -187,7 +188,6 @@ class InstancePool final : public std::enable_shared_from_this<InstancePool> {
   int64_t restarts_ CUTOVER_GUARDED_BY(mu_) = 0;
   bool retired_ CUTOVER_GUARDED_BY(mu_) = false;
   bool shut_down_ CUTOVER_GUARDED_BY(mu_) = false;
-  bool unsupported_logged_ CUTOVER_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace cutover::runtime

@@ -1,4 +1,4 @@
-// RuntimeService: the map from VersionKey to InstancePool, and the service's lifecycle.
+// RuntimeService: the map from VersionKey to VersionPool (InstancePool or FpmPool), and the service's lifecycle.
 //
 // The invoke path takes no lock of its own: the map is an immutable snapshot, republished (copy on
 // write) by Register and Retire, and each thread keeps the last snapshot it saw, revalidated with
@@ -13,7 +13,9 @@
 #include <fstream>
 #include <thread>
 
+#include "runtime/fpm_pool.h"
 #include "runtime/instance_pool.h"
+#include "runtime/php_function_bootstrap_embed.h"
 #include "runtime/python_bootstrap_embed.h"
 #include "runtime/thread_annotations.h"
 
@@ -43,9 +45,24 @@ std::string_view InvokeOutcomeName(InvokeOutcome outcome) {
   return "Unknown";
 }
 
+void VersionPool::InvokeHttp(HttpInvocation, HttpCallback done) {
+  HttpResult r;
+  r.outcome = InvokeOutcome::kNotFound;
+  r.error_type = "ResourceNotFoundException";
+  r.message = "this version's runtime does not take HTTP requests directly";
+  r.executed_version = config().key.version;
+  done(std::move(r));
+}
+
 namespace {
 
-using PoolMap = std::map<VersionKey, std::shared_ptr<InstancePool>>;
+using PoolMap = std::map<VersionKey, std::shared_ptr<VersionPool>>;
+
+std::shared_ptr<VersionPool> CreatePool(const InstanceConfig& config,
+                                        std::shared_ptr<PoolEnvironment> env) {
+  if (config.family == RuntimeFamily::kPhpFpm) return FpmPool::Create(config, std::move(env));
+  return InstancePool::Create(config, std::move(env));
+}
 
 // Generations are unique across every service in the process, so a thread's cached snapshot can
 // never be mistaken for another service's.
@@ -54,9 +71,8 @@ uint64_t NextGeneration() {
   return counter.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
-// Writes the embedded bootstrap unless the file already holds exactly it.
-Status WritePythonBootstrap(const std::filesystem::path& path) {
-  std::string_view source = EmbeddedPythonBootstrap();
+// Writes an embedded bootstrap (python, PHP function) unless the file already holds exactly it.
+Status WriteBootstrap(const std::filesystem::path& path, std::string_view source) {
   {
     std::ifstream in(path, std::ios::binary);
     if (in) {
@@ -90,11 +106,21 @@ class RuntimeServiceImpl final : public RuntimeService {
     env_->paths.node_ric_dir = settings.node_ric_dir;
     env_->paths.runtime_dir = settings.data_dir / "runtime";
     env_->paths.python_bootstrap = settings.python_bootstrap;
+    env_->paths.php_cli = settings.php_cli;
+    env_->paths.php_fpm = settings.php_fpm;
     if (env_->paths.python_bootstrap.empty()) {
       env_->paths.python_bootstrap = settings.data_dir / "runtime" / "python_bootstrap.py";
-      if (Status st = WritePythonBootstrap(env_->paths.python_bootstrap); !st.ok()) {
+      if (Status st = WriteBootstrap(env_->paths.python_bootstrap, EmbeddedPythonBootstrap());
+          !st.ok()) {
         spdlog::error("runtime: python functions cannot start: {}", st.ToString());
       }
+    }
+    env_->paths.php_function_bootstrap =
+        settings.data_dir / "runtime" / "php_function_bootstrap.php";
+    if (Status st =
+            WriteBootstrap(env_->paths.php_function_bootstrap, EmbeddedPhpFunctionBootstrap());
+        !st.ok()) {
+      spdlog::error("runtime: PHP function runtimes cannot start: {}", st.ToString());
     }
     env_->contexts = settings.contexts;
     if (env_->contexts.empty()) {
@@ -122,12 +148,12 @@ class RuntimeServiceImpl final : public RuntimeService {
     std::lock_guard lock(mu_);
     if (shut_down_ || pools_->count(config.key)) return;
     auto next = std::make_shared<PoolMap>(*pools_);
-    (*next)[config.key] = InstancePool::Create(config, env_);
+    (*next)[config.key] = CreatePool(config, env_);
     PublishLocked(std::move(next));
   }
 
   void Retire(const VersionKey& key) override {
-    std::shared_ptr<InstancePool> pool;
+    std::shared_ptr<VersionPool> pool;
     {
       std::lock_guard lock(mu_);
       auto it = pools_->find(key);
@@ -142,13 +168,13 @@ class RuntimeServiceImpl final : public RuntimeService {
   }
 
   Status Prewarm(const VersionKey& key, int count) override {
-    std::shared_ptr<InstancePool> pool = Find(key);
+    std::shared_ptr<VersionPool> pool = Find(key);
     if (!pool) return NotFound(fmt::format("no version {}:{}", key.function_name, key.version));
     return pool->Prewarm(count);
   }
 
   void Invoke(const VersionKey& key, Invocation invocation, InvokeCallback done) override {
-    std::shared_ptr<InstancePool> pool = Find(key);
+    std::shared_ptr<VersionPool> pool = Find(key);
     if (!pool) {
       InvokeResult r =
           ErrorResult(InvokeOutcome::kNotFound, "ResourceNotFoundException",
@@ -159,9 +185,27 @@ class RuntimeServiceImpl final : public RuntimeService {
     pool->Invoke(std::move(invocation), std::move(done));
   }
 
+  bool TakesHttp(const VersionKey& key) const override {
+    std::shared_ptr<VersionPool> pool = Find(key);
+    return pool && pool->TakesHttp();
+  }
+
+  void InvokeHttp(const VersionKey& key, HttpInvocation invocation, HttpCallback done) override {
+    std::shared_ptr<VersionPool> pool = Find(key);
+    if (!pool) {
+      HttpResult r;
+      r.outcome = InvokeOutcome::kNotFound;
+      r.error_type = "ResourceNotFoundException";
+      r.message = fmt::format("Function not found: {}:{}", key.function_name, key.version);
+      done(std::move(r));
+      return;
+    }
+    pool->InvokeHttp(std::move(invocation), std::move(done));
+  }
+
   void Tick() override {
     std::shared_ptr<const PoolMap> pools;
-    std::vector<std::shared_ptr<InstancePool>> retired;
+    std::vector<std::shared_ptr<VersionPool>> retired;
     {
       std::lock_guard lock(mu_);
       pools = pools_;
@@ -179,13 +223,15 @@ class RuntimeServiceImpl final : public RuntimeService {
     }
   }
 
+  std::string PhpVersion() const override { return InstalledPhpVersion(env_->paths.php_cli); }
+
   PoolStats Stats(const VersionKey& key) const override {
-    std::shared_ptr<InstancePool> pool = Find(key);
+    std::shared_ptr<VersionPool> pool = Find(key);
     return pool ? pool->Stats() : PoolStats{};
   }
 
   void Shutdown() override {
-    std::vector<std::shared_ptr<InstancePool>> all;
+    std::vector<std::shared_ptr<VersionPool>> all;
     {
       std::lock_guard lock(mu_);
       if (shut_down_) return;
@@ -218,7 +264,7 @@ class RuntimeServiceImpl final : public RuntimeService {
     generation_.store(NextGeneration(), std::memory_order_release);
   }
 
-  std::shared_ptr<InstancePool> Find(const VersionKey& key) const {
+  std::shared_ptr<VersionPool> Find(const VersionKey& key) const {
     struct Cache {
       uint64_t generation = 0;
       std::shared_ptr<const PoolMap> pools;
@@ -241,7 +287,7 @@ class RuntimeServiceImpl final : public RuntimeService {
   mutable std::mutex mu_;  // writers of the map; the invoke path reads the published snapshot
   std::shared_ptr<const PoolMap> pools_ CUTOVER_GUARDED_BY(mu_);
   std::atomic<uint64_t> generation_{0};  // changes whenever pools_ does
-  std::vector<std::shared_ptr<InstancePool>> retired_ CUTOVER_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<VersionPool>> retired_ CUTOVER_GUARDED_BY(mu_);
   bool shut_down_ CUTOVER_GUARDED_BY(mu_) = false;
 };
 

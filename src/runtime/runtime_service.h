@@ -18,6 +18,8 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "runtime/fastcgi_params.h"
+#include "runtime/fastcgi_protocol.h"
 
 namespace cutover::runtime {
 
@@ -79,6 +81,33 @@ struct InvokeResult {
 
 using InvokeCallback = std::function<void(InvokeResult)>;
 
+// An HTTP request for a version whose runtime takes HTTP itself (php-fpm): the gateway hands it
+// over without building an event, as Bref's FPM layer would receive it after its own decoding.
+struct HttpInvocation {
+  std::string request_id;
+  std::string invoked_function_arn;  // defaults to the version's ARN
+  fastcgi::FastCgiHttpRequest request;  // task_root and handler are the pool's to fill in
+  std::string body;
+  // The caller's io_context: a new FastCGI connection for this request does its I/O there, which
+  // saves a thread hop. Null: any of the service's contexts.
+  boost::asio::io_context* context = nullptr;
+};
+
+struct HttpResult {
+  // kSuccess: `response` holds what the script answered (a PHP fatal error is a kSuccess with
+  // status 500, as on Lambda + Bref). kTimeout, kCrashed (php-fpm failed), kInitError (php-fpm did
+  // not start), kThrottled, kResponseTooLarge, kNotFound otherwise, with `error_type`/`message`.
+  InvokeOutcome outcome = InvokeOutcome::kSuccess;
+  fastcgi::CgiResponse response;
+  std::string error_type;
+  std::string message;
+  double duration_ms = 0;
+  double init_duration_ms = 0;  // > 0 when this request waited for php-fpm to start
+  uint32_t executed_version = 0;
+};
+
+using HttpCallback = std::function<void(HttpResult)>;
+
 struct PoolStats {
   int instances = 0;
   int busy = 0;
@@ -94,6 +123,8 @@ struct RuntimeSettings {
   std::filesystem::path data_dir;
   std::filesystem::path node_ric_dir;      // contains node_modules/aws-lambda-ric
   std::filesystem::path python_bootstrap;  // empty: the embedded copy, written to data_dir/runtime
+  std::filesystem::path php_cli = "php8.2";                // PHP CLI, for Bref function layers
+  std::filesystem::path php_fpm = "/usr/sbin/php-fpm8.2";  // php-fpm, for Bref FPM layers
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
   std::chrono::milliseconds init_timeout{std::chrono::seconds(10)};
   // Contexts the Runtime API endpoints run on (the daemon passes its worker contexts), one strand
@@ -121,11 +152,21 @@ class RuntimeService {
   // Any thread. `done` is called exactly once, from any thread.
   virtual void Invoke(const VersionKey& key, Invocation invocation, InvokeCallback done) = 0;
 
+  // Whether the version's runtime takes HTTP requests directly (php-fpm). For those the gateway
+  // calls InvokeHttp; Invoke still works (the Invoke API), mapping the event as Bref does.
+  virtual bool TakesHttp(const VersionKey& key) const = 0;
+  // Any thread. `done` is called exactly once, from any thread. kNotFound when the version is not
+  // registered or does not take HTTP.
+  virtual void InvokeHttp(const VersionKey& key, HttpInvocation invocation, HttpCallback done) = 0;
+
   // Control loop: reap exited children, stop idle instances, fail invocations stuck past their
   // deadline.
   virtual void Tick() = 0;
 
   virtual PoolStats Stats(const VersionKey& key) const = 0;
+
+  // The PHP version this machine runs for PHP functions ("8.2.26"); empty when PHP cannot run.
+  virtual std::string PhpVersion() const { return ""; }
 
   // Stops every instance and waits for them (SIGTERM, then SIGKILL after 2 s). In-flight and queued
   // invocations get kCrashed (error type "Runtime.Shutdown"); later ones kNotFound.

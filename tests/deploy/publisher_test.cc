@@ -24,6 +24,13 @@ class FakeRuntime final : public runtime::RuntimeService {
               runtime::InvokeCallback done) override {
     done(runtime::InvokeResult{});
   }
+  bool TakesHttp(const runtime::VersionKey&) const override { return false; }
+  void InvokeHttp(const runtime::VersionKey&, runtime::HttpInvocation,
+                  runtime::HttpCallback done) override {
+    runtime::HttpResult r;
+    r.outcome = runtime::InvokeOutcome::kNotFound;
+    done(std::move(r));
+  }
   void Tick() override {}
   runtime::PoolStats Stats(const runtime::VersionKey&) const override { return {}; }
   void Shutdown() override {}

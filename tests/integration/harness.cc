@@ -139,6 +139,7 @@ HttpResult HttpClient::Request(const std::string& method, const std::string& tar
       std::string name(f.name_string());
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       result.headers[name] = std::string(f.value());
+      result.header_list.emplace_back(name, std::string(f.value()));
     }
     result.body = std::move(res.body());
     if (!res.keep_alive()) impl_->stream.reset();

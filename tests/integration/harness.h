@@ -22,7 +22,8 @@ fs::path MakeTempDir(const std::string& prefix);
 
 struct HttpResult {
   int status = 0;                              // 0 when the request failed at the transport level
-  std::map<std::string, std::string> headers;  // lower-cased names
+  std::map<std::string, std::string> headers;  // lower-cased names; the last of repeated ones
+  std::vector<std::pair<std::string, std::string>> header_list;  // every field, lower-cased names
   std::string body;
   std::string error;
 };

@@ -1,10 +1,13 @@
 #include "runtime/instance_env.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "runtime_fixture.h"
 
@@ -35,9 +38,12 @@ InstanceConfig Config(RuntimeFamily family, const std::string& runtime) {
 }
 
 RuntimePaths Paths() {
-  return {.node_ric_dir = "/opt/ric",
-          .python_bootstrap = "/var/cutover/runtime/python_bootstrap.py",
-          .runtime_dir = "/var/cutover/runtime"};
+  RuntimePaths paths;
+  paths.node_ric_dir = "/opt/ric";
+  paths.python_bootstrap = "/var/cutover/runtime/python_bootstrap.py";
+  paths.runtime_dir = "/var/cutover/runtime";
+  paths.php_function_bootstrap = "/var/cutover/runtime/php_function_bootstrap.php";
+  return paths;
 }
 
 TEST(InstanceEnvTest, ReservedVariables) {
@@ -137,6 +143,88 @@ TEST(InstanceEnvTest, CommandLines) {
   EXPECT_EQ(*python, (std::vector<std::string>{"python3", (dir / "bootstrap").string()}));
 
   EXPECT_FALSE(BuildArgv(Config(RuntimeFamily::kPhpFpm, "php-82-fpm"), paths).ok());
+  std::filesystem::remove_all(dir);
+}
+
+// Bref's function and console layers: a shell loop starting a fresh PHP process each time.
+TEST(InstanceEnvTest, PhpFunctionCommandLine) {
+  std::filesystem::path dir = testing::MakeTempDir();
+  std::ofstream(dir / "php") << "#!/bin/sh\n";
+  std::filesystem::permissions(dir / "php", std::filesystem::perms::owner_all);
+  std::ofstream(dir / "php_function_bootstrap.php") << "<?php\n";
+  RuntimePaths paths = Paths();
+  paths.php_cli = dir / "php";
+  paths.php_function_bootstrap = dir / "php_function_bootstrap.php";
+
+  auto function = BuildArgv(Config(RuntimeFamily::kPhpFunction, "php-82"), paths);
+  ASSERT_TRUE(function.ok()) << function.status().ToString();
+  const std::string loop =
+      R"(while :; do "$0" "$1" "$2"; s=$?; case $s in 69|126|127) exit $s;; esac; done)";
+  EXPECT_EQ(*function,
+            (std::vector<std::string>{"/bin/sh", "-c", loop, (dir / "php").string(),
+                                      (dir / "php_function_bootstrap.php").string(), "function"}));
+  auto console = BuildArgv(Config(RuntimeFamily::kPhpFunction, "php-82-console"), paths);
+  ASSERT_TRUE(console.ok()) << console.status().ToString();
+  EXPECT_EQ(console->back(), "console");
+
+  // A bare name is looked up on the daemon's PATH (the function may set its own).
+  paths.php_cli = "sh";
+  auto on_path = BuildArgv(Config(RuntimeFamily::kPhpFunction, "php-74"), paths);
+  ASSERT_TRUE(on_path.ok()) << on_path.status().ToString();
+  EXPECT_EQ((*on_path)[3].front(), '/') << (*on_path)[3];
+  EXPECT_EQ(std::filesystem::path((*on_path)[3]).filename(), "sh");
+
+  paths.php_cli = "cutover-no-such-php";
+  auto no_php = BuildArgv(Config(RuntimeFamily::kPhpFunction, "php-82"), paths);
+  ASSERT_FALSE(no_php.ok());
+  EXPECT_NE(no_php.status().message().find("cutover-no-such-php"), std::string::npos);
+  paths.php_cli = dir / "missing-php";
+  EXPECT_FALSE(BuildArgv(Config(RuntimeFamily::kPhpFunction, "php-82"), paths).ok());
+
+  paths.php_cli = dir / "php";
+  paths.php_function_bootstrap = dir / "missing.php";
+  auto no_bootstrap = BuildArgv(Config(RuntimeFamily::kPhpFunction, "php-82"), paths);
+  ASSERT_FALSE(no_bootstrap.ok());
+  EXPECT_NE(no_bootstrap.status().message().find("missing.php"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+// The loop itself, with a stand-in for PHP that records each start and exits as told: a fresh
+// process per round, and the statuses that end it.
+TEST(InstanceEnvTest, PhpFunctionLoopRestartsAndStops) {
+  std::filesystem::path dir = testing::MakeTempDir();
+  // Exits 0, then 1, then 255, then 69: four processes, and the loop's status is 69.
+  std::ofstream(dir / "php")
+      << "#!/bin/sh\n"
+         "echo \"$$ $1 $2\" >> \"$(dirname \"$0\")/starts\"\n"
+         "n=$(wc -l < \"$(dirname \"$0\")/starts\")\n"
+         "case $n in 1) exit 0;; 2) exit 1;; 3) exit 255;; *) exit 69;; esac\n";
+  std::filesystem::permissions(dir / "php", std::filesystem::perms::owner_all);
+  std::ofstream(dir / "bootstrap.php") << "<?php\n";
+  RuntimePaths paths = Paths();
+  paths.php_cli = dir / "php";
+  paths.php_function_bootstrap = dir / "bootstrap.php";
+  auto argv = BuildArgv(Config(RuntimeFamily::kPhpFunction, "php-82"), paths);
+  ASSERT_TRUE(argv.ok()) << argv.status().ToString();
+  std::string command;
+  for (const std::string& arg : *argv) {
+    std::string quoted = "'";
+    for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    command += quoted + "' ";
+  }
+  int status = std::system(command.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 69);
+  std::ifstream in(dir / "starts");
+  std::vector<std::string> starts;
+  for (std::string line; std::getline(in, line);) starts.push_back(line);
+  ASSERT_EQ(starts.size(), 4u);
+  std::set<std::string> pids;
+  for (const std::string& line : starts) {
+    EXPECT_NE(line.find((dir / "bootstrap.php").string() + " function"), std::string::npos) << line;
+    pids.insert(line.substr(0, line.find(' ')));
+  }
+  EXPECT_EQ(pids.size(), 4u);
   std::filesystem::remove_all(dir);
 }
 

@@ -391,13 +391,64 @@ TEST_F(RuntimeServiceTest, UnknownAndRetiredVersionsAreNotFound) {
   service().Tick();  // reaps the retired pool's instance eventually
 }
 
-TEST_F(RuntimeServiceTest, PhpRuntimesAreNotSupportedYet) {
+// ---- php-fpm (FpmPool) ----------------------------------------------------------------------
+
+class FpmServiceTest : public RuntimeServiceTest {
+ protected:
+  InstanceConfig FpmConfig(const std::string& name) {
+    InstanceConfig c = Config(name, 1, TaskRoot("fastcgi"), RuntimeFamily::kPhpFpm);
+    c.handler = "app.php";
+    c.max_concurrency = 2;
+    return c;
+  }
+};
+
+TEST_F(FpmServiceTest, PhpFpmMissingBinaryIsAnInitError) {
+  settings().php_fpm = dir() / "no-such-php-fpm";
   Start();
-  service().Register(Config("php", 1, TaskRoot("provided"), RuntimeFamily::kPhpFpm));
-  InvokeResult r = Invoke({"php", 1}, "{}");
+  service().Register(FpmConfig("fpm"));
+  EXPECT_TRUE(service().TakesHttp({"fpm", 1}));
+  InvokeResult r = Invoke({"fpm", 1}, R"({"httpMethod":"GET","path":"/echo"})");
   EXPECT_EQ(r.outcome, InvokeOutcome::kInitError);
-  EXPECT_EQ(r.error_type, "Runtime.Unsupported");
-  EXPECT_TRUE(LogsContain("php", "PHP runtimes"));
+  EXPECT_EQ(r.error_type, "Runtime.InvalidEntrypoint");
+  EXPECT_TRUE(LogsContain("fpm", "php-fpm could not start"));
+}
+
+TEST_F(FpmServiceTest, PhpFpmExitingWhileStartingIsAnInitError) {
+  settings().php_fpm = "/bin/false";
+  Start();
+  service().Register(FpmConfig("fpm"));
+  InvokeResult r = Invoke({"fpm", 1}, R"({"httpMethod":"GET","path":"/echo"})");
+  EXPECT_EQ(r.outcome, InvokeOutcome::kInitError);
+  EXPECT_EQ(r.error_type, "Runtime.ExitError");
+  EXPECT_TRUE(LogsContain("fpm", "php-fpm exited while starting"));
+}
+
+TEST_F(FpmServiceTest, PhpFpmServesEventsAndStopsWhenIdle) {
+  if (!std::filesystem::exists(settings().php_fpm)) GTEST_SKIP() << "php-fpm8.2 not installed";
+  FakeClock clock;
+  settings().clock = &clock;
+  settings().idle_timeout = std::chrono::minutes(5);
+  Start();
+  service().Register(FpmConfig("fpm"));
+  VersionKey key{"fpm", 1};
+  EXPECT_FALSE(service().TakesHttp({"fpm", 2}));
+  InvokeResult r =
+      Invoke(key, R"({"httpMethod":"GET","path":"/echo","queryStringParameters":{"a":"1"}})");
+  ASSERT_EQ(r.outcome, InvokeOutcome::kSuccess) << r.payload;
+  EXPECT_GT(r.init_duration_ms, 0);
+  EXPECT_NE(r.payload.find(R"(\"a\":\"1\")"), std::string::npos) << r.payload;
+  EXPECT_EQ(service().Stats(key).instances, 2);
+  EXPECT_EQ(service().Stats(key).cold_starts, 1);
+  // Warm: no init duration.
+  EXPECT_EQ(Invoke(key, R"({"httpMethod":"GET","path":"/echo"})").init_duration_ms, 0);
+  clock.Advance(std::chrono::minutes(6));
+  EXPECT_TRUE(TickUntil([&] { return service().Stats(key).instances == 0; }));
+  EXPECT_TRUE(LogsContain("fpm", "php-fpm stopped after 300 s idle"));
+  // The next request starts it again.
+  EXPECT_EQ(Invoke(key, R"({"httpMethod":"GET","path":"/echo"})").outcome,
+            InvokeOutcome::kSuccess);
+  EXPECT_EQ(service().Stats(key).restarts, 0);
 }
 
 TEST_F(RuntimeServiceTest, ShutdownAnswersInFlightInvocationsOnce) {

@@ -1,0 +1,4 @@
+<?php
+// Returns something that is neither callable nor a handler object.
+
+return 42;

@@ -1,0 +1,4 @@
+<?php
+// Fails while loading.
+
+throw new LogicException('cannot load me');
