@@ -2,14 +2,18 @@
 //
 // Transactions are copy-on-write of the whole state: Write() copies it, runs the callback on the
 // copy and swaps the copy in only when the callback returns OK, so an error leaves nothing behind,
-// exactly like a SQLite ROLLBACK. The state is small (a few services, versions and aliases), so the
-// copy is cheap; this store exists for tests of the modules above the store, not for production.
+// exactly like a SQLite ROLLBACK. The state is small (a few services, versions, aliases and alarms,
+// with two weeks of alarm transitions), so the copy is cheap; this store exists for tests of the
+// modules above the store, not for production.
 #include <fmt/core.h>
 
 #include <atomic>
+#include <iterator>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include "store/record_checks.h"
@@ -24,6 +28,11 @@ struct MemoryState {
   std::map<std::pair<std::string, std::string>, ServiceRecord> services;  // (name, stage)
   std::map<std::pair<std::string, uint32_t>, VersionRecord> versions;     // (function, version)
   std::map<std::pair<std::string, std::string>, AliasRecord> aliases;     // (function, alias)
+  std::map<std::string, AlarmStateRecord> alarm_states;                   // name
+  // (name, timestamp_ms, sequence): the sequence orders same-millisecond transitions by append,
+  // like alarm_history's rowid in SQLite. Copied with the rest, so a rollback rolls it back too.
+  std::map<std::tuple<std::string, int64_t, uint64_t>, AlarmHistoryRecord> alarm_history;
+  uint64_t next_history_sequence = 0;
 };
 
 class MemoryTxn final : public StoreTxn {
@@ -118,6 +127,61 @@ class MemoryTxn final : public StoreTxn {
     }
     state_.aliases[{record.function_name, record.name}] = record;
     return Status::Ok();
+  }
+
+  Result<std::vector<AlarmStateRecord>> ListAlarmStates() override {
+    std::vector<AlarmStateRecord> out;
+    for (const auto& [name, record] : state_.alarm_states) out.push_back(record);
+    return out;
+  }
+
+  Result<std::optional<AlarmStateRecord>> GetAlarmState(const std::string& name) override {
+    auto it = state_.alarm_states.find(name);
+    if (it == state_.alarm_states.end()) return std::optional<AlarmStateRecord>();
+    return std::optional<AlarmStateRecord>(it->second);
+  }
+
+  Status PutAlarmState(const AlarmStateRecord& record) override {
+    CUTOVER_RETURN_IF_ERROR(CheckWritable("PutAlarmState"));
+    CUTOVER_RETURN_IF_ERROR(CheckAlarmStateRecord(record));
+    state_.alarm_states[record.name] = record;
+    return Status::Ok();
+  }
+
+  Status DeleteAlarmState(const std::string& name) override {
+    CUTOVER_RETURN_IF_ERROR(CheckWritable("DeleteAlarmState"));
+    state_.alarm_states.erase(name);
+    return Status::Ok();
+  }
+
+  Status AppendAlarmHistory(const AlarmHistoryRecord& record) override {
+    CUTOVER_RETURN_IF_ERROR(CheckWritable("AppendAlarmHistory"));
+    CUTOVER_RETURN_IF_ERROR(CheckAlarmHistoryRecord(record));
+    auto& history = state_.alarm_history;
+    history.emplace(
+        std::make_tuple(record.name, record.timestamp_ms, state_.next_history_sequence++), record);
+    // Everything of this alarm strictly before the cutoff.
+    auto first = history.lower_bound(
+        std::make_tuple(record.name, std::numeric_limits<int64_t>::min(), uint64_t{0}));
+    auto last = history.lower_bound(
+        std::make_tuple(record.name, AlarmHistoryCutoffMs(record.timestamp_ms), uint64_t{0}));
+    history.erase(first, last);
+    return Status::Ok();
+  }
+
+  Result<std::vector<AlarmHistoryRecord>> ListAlarmHistory(const std::string& name,
+                                                           size_t limit) override {
+    std::vector<AlarmHistoryRecord> out;
+    if (limit == 0) return out;
+    // This alarm's entries are the range [(name, min, 0), (name, max, max)]; walk it backwards.
+    const auto& history = state_.alarm_history;
+    auto end = history.upper_bound(std::make_tuple(name, std::numeric_limits<int64_t>::max(),
+                                                   std::numeric_limits<uint64_t>::max()));
+    for (auto it = std::make_reverse_iterator(end);
+         it != history.rend() && std::get<0>(it->first) == name && out.size() < limit; ++it) {
+      out.push_back(it->second);
+    }
+    return out;
   }
 
  private:

@@ -3,6 +3,8 @@
 #include <fmt/core.h>
 
 #include <cmath>
+#include <limits>
+#include <string_view>
 
 namespace cutover::store {
 
@@ -43,6 +45,43 @@ Status CheckAliasRecord(const AliasRecord& record) {
                                        id, record.additional_weight));
   }
   return Status::Ok();
+}
+
+namespace {
+
+// The same three names as the CHECK constraints of schema migration 2 (sqlite_schema.cc).
+bool IsAlarmState(std::string_view state) {
+  return state == "OK" || state == "ALARM" || state == "INSUFFICIENT_DATA";
+}
+
+Status UnknownAlarmState(std::string_view name, std::string_view what, std::string_view state) {
+  return InvalidArgument(
+      fmt::format("alarm '{}': {} '{}' is not OK, ALARM or INSUFFICIENT_DATA", name, what, state));
+}
+
+}  // namespace
+
+Status CheckAlarmStateRecord(const AlarmStateRecord& record) {
+  if (record.name.empty()) return InvalidArgument("alarm state record without an alarm name");
+  if (!IsAlarmState(record.state)) return UnknownAlarmState(record.name, "state", record.state);
+  return Status::Ok();
+}
+
+Status CheckAlarmHistoryRecord(const AlarmHistoryRecord& record) {
+  if (record.name.empty()) return InvalidArgument("alarm history record without an alarm name");
+  if (!IsAlarmState(record.old_state)) {
+    return UnknownAlarmState(record.name, "old state", record.old_state);
+  }
+  if (!IsAlarmState(record.new_state)) {
+    return UnknownAlarmState(record.name, "new state", record.new_state);
+  }
+  return Status::Ok();
+}
+
+int64_t AlarmHistoryCutoffMs(int64_t timestamp_ms) {
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  if (timestamp_ms < kMin + kAlarmHistoryRetentionMs) return kMin;
+  return timestamp_ms - kAlarmHistoryRetentionMs;
 }
 
 Status UnpublishedVersion(const AliasRecord& record, uint32_t version) {

@@ -1,9 +1,12 @@
 // Record checks shared by every StateStore implementation, so the SQLite and in-memory stores
-// refuse the same malformed records with the same codes. Internal to src/store; not part of the
-// StateStore contract callers code against, which state_store.h states.
+// refuse the same malformed records with the same codes (and prune alarm history at the same
+// cutoff). Internal to src/store; not part of the StateStore contract callers code against, which
+// state_store.h states.
 //
 // Thread-safety: pure functions.
 #pragma once
+
+#include <cstdint>
 
 #include "common/status.h"
 #include "store/state_store.h"
@@ -20,6 +23,17 @@ Status CheckVersionRecord(const VersionRecord& record);
 // NaN), or a weight is given without an additional version. Whether the versions exist is checked
 // by the store, inside the transaction (FailedPrecondition).
 Status CheckAliasRecord(const AliasRecord& record);
+
+// InvalidArgument when the name is empty or the state is not one of "OK", "ALARM",
+// "INSUFFICIENT_DATA" (exact spelling, as CloudWatch's API).
+Status CheckAlarmStateRecord(const AlarmStateRecord& record);
+
+// InvalidArgument when the name is empty or either state is not one of the three above.
+Status CheckAlarmHistoryRecord(const AlarmHistoryRecord& record);
+
+// The oldest timestamp AppendAlarmHistory keeps when it appends an entry at `timestamp_ms`:
+// timestamp_ms - kAlarmHistoryRetentionMs, saturating at INT64_MIN instead of overflowing.
+int64_t AlarmHistoryCutoffMs(int64_t timestamp_ms);
 
 // "fn:Live points at version 3 of fn, which is not published"
 Status UnpublishedVersion(const AliasRecord& record, uint32_t version);

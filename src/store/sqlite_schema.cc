@@ -47,8 +47,41 @@ CREATE TABLE aliases (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<Migration, 1> kMigrations = {{
+// Version 2: CloudWatch-style alarm states and their transition history.
+// - alarm_states holds one row per alarm, keyed by its name.
+// - alarm_history is append-only apart from the two-week pruning (AppendAlarmHistory). Several
+//   transitions can share a millisecond, so its key is its own rowid (`id`), which also orders
+//   same-millisecond transitions by insertion: a new rowid is always above every id in the table.
+//   The index serves both "newest first for one alarm" (its entries carry the rowid, so ORDER BY
+//   timestamp_ms DESC, id DESC needs no sort) and the pruning range delete.
+// - No foreign key between them: an alarm's history outlives its deletion.
+constexpr std::string_view kSchemaV2 = R"sql(
+CREATE TABLE alarm_states (
+  name              TEXT    NOT NULL CHECK (name <> ''),
+  state             TEXT    NOT NULL CHECK (state IN ('OK', 'ALARM', 'INSUFFICIENT_DATA')),
+  reason            TEXT    NOT NULL,
+  reason_data       TEXT    NOT NULL,
+  updated_ms        INTEGER NOT NULL,
+  definition_sha256 TEXT    NOT NULL,
+  PRIMARY KEY (name)
+) WITHOUT ROWID;
+
+CREATE TABLE alarm_history (
+  id           INTEGER PRIMARY KEY,
+  name         TEXT    NOT NULL CHECK (name <> ''),
+  timestamp_ms INTEGER NOT NULL,
+  old_state    TEXT    NOT NULL CHECK (old_state IN ('OK', 'ALARM', 'INSUFFICIENT_DATA')),
+  new_state    TEXT    NOT NULL CHECK (new_state IN ('OK', 'ALARM', 'INSUFFICIENT_DATA')),
+  reason       TEXT    NOT NULL,
+  reason_data  TEXT    NOT NULL
+);
+
+CREATE INDEX alarm_history_by_name_time ON alarm_history (name, timestamp_ms);
+)sql";
+
+constexpr std::array<Migration, 2> kMigrations = {{
     {1, kSchemaV1},
+    {2, kSchemaV2},
 }};
 
 // Runs one statement (or a script) outside the statement cache; used for DDL and transaction

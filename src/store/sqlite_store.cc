@@ -16,7 +16,9 @@
 #include <fmt/core.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
+#include <limits>
 #include <mutex>
 #include <string_view>
 #include <thread>
@@ -137,6 +139,28 @@ AliasRecord AliasFromRow(const Stmt& s) {
   return r;
 }
 
+AlarmStateRecord AlarmStateFromRow(const Stmt& s) {
+  AlarmStateRecord r;
+  r.name = s.ColumnText(0);
+  r.state = s.ColumnText(1);
+  r.reason = s.ColumnText(2);
+  r.reason_data = s.ColumnText(3);
+  r.updated_ms = s.ColumnInt(4);
+  r.definition_sha256 = s.ColumnText(5);
+  return r;
+}
+
+AlarmHistoryRecord AlarmHistoryFromRow(const Stmt& s) {
+  AlarmHistoryRecord r;
+  r.name = s.ColumnText(0);
+  r.timestamp_ms = s.ColumnInt(1);
+  r.old_state = s.ColumnText(2);
+  r.new_state = s.ColumnText(3);
+  r.reason = s.ColumnText(4);
+  r.reason_data = s.ColumnText(5);
+  return r;
+}
+
 class SqliteStore;
 
 // The StoreTxn handed to a Write or Read callback. Lives only for the callback's duration.
@@ -160,6 +184,14 @@ class SqliteTxn final : public StoreTxn {
                                               const std::string& name) override;
   Result<std::vector<AliasRecord>> ListAliases() override;
   Status PutAlias(const AliasRecord& record) override;
+
+  Result<std::vector<AlarmStateRecord>> ListAlarmStates() override;
+  Result<std::optional<AlarmStateRecord>> GetAlarmState(const std::string& name) override;
+  Status PutAlarmState(const AlarmStateRecord& record) override;
+  Status DeleteAlarmState(const std::string& name) override;
+  Status AppendAlarmHistory(const AlarmHistoryRecord& record) override;
+  Result<std::vector<AlarmHistoryRecord>> ListAlarmHistory(const std::string& name,
+                                                           size_t limit) override;
 
  private:
   Status CheckWritable(std::string_view op) const {
@@ -344,6 +376,30 @@ constexpr std::string_view kPutAlias =
     "additional_version = excluded.additional_version, "
     "additional_weight = excluded.additional_weight, updated_ms = excluded.updated_ms";
 
+constexpr std::string_view kListAlarmStates =
+    "SELECT name, state, reason, reason_data, updated_ms, definition_sha256 FROM alarm_states "
+    "ORDER BY name";
+constexpr std::string_view kGetAlarmState =
+    "SELECT name, state, reason, reason_data, updated_ms, definition_sha256 FROM alarm_states "
+    "WHERE name = ?1";
+constexpr std::string_view kPutAlarmState =
+    "INSERT INTO alarm_states (name, state, reason, reason_data, updated_ms, definition_sha256) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+    "ON CONFLICT (name) DO UPDATE SET state = excluded.state, reason = excluded.reason, "
+    "reason_data = excluded.reason_data, updated_ms = excluded.updated_ms, "
+    "definition_sha256 = excluded.definition_sha256";
+constexpr std::string_view kDeleteAlarmState = "DELETE FROM alarm_states WHERE name = ?1";
+
+// `id` breaks ties between transitions of the same millisecond (see sqlite_schema.cc).
+constexpr std::string_view kAppendAlarmHistory =
+    "INSERT INTO alarm_history (name, timestamp_ms, old_state, new_state, reason, reason_data) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+constexpr std::string_view kPruneAlarmHistory =
+    "DELETE FROM alarm_history WHERE name = ?1 AND timestamp_ms < ?2";
+constexpr std::string_view kListAlarmHistory =
+    "SELECT name, timestamp_ms, old_state, new_state, reason, reason_data FROM alarm_history "
+    "WHERE name = ?1 ORDER BY timestamp_ms DESC, id DESC LIMIT ?2";
+
 Result<std::optional<ServiceRecord>> SqliteTxn::GetService(const std::string& name,
                                                            const std::string& stage) {
   CUTOVER_ASSIGN_OR_RETURN(Stmt s, store_.Prepare(kGetService));
@@ -481,6 +537,80 @@ Status SqliteTxn::PutAlias(const AliasRecord& record) {
     s.Int(4, record.additional_version);
   }
   return s.Run("writing an alias");
+}
+
+Result<std::vector<AlarmStateRecord>> SqliteTxn::ListAlarmStates() {
+  CUTOVER_ASSIGN_OR_RETURN(Stmt s, store_.Prepare(kListAlarmStates));
+  std::vector<AlarmStateRecord> out;
+  while (true) {
+    CUTOVER_ASSIGN_OR_RETURN(bool row, s.Step("listing alarm states"));
+    if (!row) break;
+    out.push_back(AlarmStateFromRow(s));
+  }
+  return out;
+}
+
+Result<std::optional<AlarmStateRecord>> SqliteTxn::GetAlarmState(const std::string& name) {
+  CUTOVER_ASSIGN_OR_RETURN(Stmt s, store_.Prepare(kGetAlarmState));
+  s.Text(1, name);
+  CUTOVER_ASSIGN_OR_RETURN(bool row, s.Step("reading an alarm state"));
+  if (!row) return std::optional<AlarmStateRecord>();
+  return std::optional<AlarmStateRecord>(AlarmStateFromRow(s));
+}
+
+Status SqliteTxn::PutAlarmState(const AlarmStateRecord& record) {
+  CUTOVER_RETURN_IF_ERROR(CheckWritable("PutAlarmState"));
+  CUTOVER_RETURN_IF_ERROR(CheckAlarmStateRecord(record));
+  CUTOVER_ASSIGN_OR_RETURN(Stmt s, store_.Prepare(kPutAlarmState));
+  s.Text(1, record.name)
+      .Text(2, record.state)
+      .Text(3, record.reason)
+      .Text(4, record.reason_data)
+      .Int(5, record.updated_ms)
+      .Text(6, record.definition_sha256);
+  return s.Run("writing an alarm state");
+}
+
+Status SqliteTxn::DeleteAlarmState(const std::string& name) {
+  CUTOVER_RETURN_IF_ERROR(CheckWritable("DeleteAlarmState"));
+  CUTOVER_ASSIGN_OR_RETURN(Stmt s, store_.Prepare(kDeleteAlarmState));
+  s.Text(1, name);
+  return s.Run("deleting an alarm state");
+}
+
+Status SqliteTxn::AppendAlarmHistory(const AlarmHistoryRecord& record) {
+  CUTOVER_RETURN_IF_ERROR(CheckWritable("AppendAlarmHistory"));
+  CUTOVER_RETURN_IF_ERROR(CheckAlarmHistoryRecord(record));
+  {
+    CUTOVER_ASSIGN_OR_RETURN(Stmt s, store_.Prepare(kAppendAlarmHistory));
+    s.Text(1, record.name)
+        .Int(2, record.timestamp_ms)
+        .Text(3, record.old_state)
+        .Text(4, record.new_state)
+        .Text(5, record.reason)
+        .Text(6, record.reason_data);
+    CUTOVER_RETURN_IF_ERROR(s.Run("appending alarm history"));
+  }
+  CUTOVER_ASSIGN_OR_RETURN(Stmt s, store_.Prepare(kPruneAlarmHistory));
+  s.Text(1, record.name).Int(2, AlarmHistoryCutoffMs(record.timestamp_ms));
+  return s.Run("pruning alarm history");
+}
+
+Result<std::vector<AlarmHistoryRecord>> SqliteTxn::ListAlarmHistory(const std::string& name,
+                                                                    size_t limit) {
+  std::vector<AlarmHistoryRecord> out;
+  if (limit == 0) return out;
+  // SQLite reads a negative LIMIT as "no limit"; clamp so a huge size_t cannot wrap to one.
+  const auto sql_limit = static_cast<int64_t>(
+      std::min<uint64_t>(limit, static_cast<uint64_t>(std::numeric_limits<int64_t>::max())));
+  CUTOVER_ASSIGN_OR_RETURN(Stmt s, store_.Prepare(kListAlarmHistory));
+  s.Text(1, name).Int(2, sql_limit);
+  while (true) {
+    CUTOVER_ASSIGN_OR_RETURN(bool row, s.Step("listing alarm history"));
+    if (!row) break;
+    out.push_back(AlarmHistoryFromRow(s));
+  }
+  return out;
 }
 
 }  // namespace

@@ -8,10 +8,12 @@
 // FailedPrecondition instead of deadlocking).
 //
 // Errors every implementation reports the same way: a malformed record (empty key, version 0,
-// weight outside [0, 1]) is InvalidArgument; a write inside Read() is FailedPrecondition; a storage
-// failure is Unavailable (busy, cannot open) or Internal, with the backend's own message.
+// weight outside [0, 1], an unknown alarm state) is InvalidArgument; a write inside Read() is
+// FailedPrecondition; a storage failure is Unavailable (busy, cannot open) or Internal, with the
+// backend's own message.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -53,6 +55,30 @@ struct AliasRecord {
   int64_t updated_ms = 0;
 };
 
+// The current state of one CloudWatch-style alarm, as the alarm monitor last computed it.
+struct AlarmStateRecord {
+  std::string name;         // AlarmName, unique per daemon (non-empty)
+  std::string state;        // "OK" | "ALARM" | "INSUFFICIENT_DATA" (checked)
+  std::string reason;       // CloudWatch's StateReason text
+  std::string reason_data;  // StateReasonData JSON (may be empty)
+  int64_t updated_ms = 0;
+  std::string definition_sha256;  // the definition the state was computed for
+};
+
+// One state transition of an alarm (CloudWatch's DescribeAlarmHistory, HistoryItemType
+// StateUpdate). Both states are checked like AlarmStateRecord::state.
+struct AlarmHistoryRecord {
+  std::string name;
+  int64_t timestamp_ms = 0;
+  std::string old_state;
+  std::string new_state;
+  std::string reason;
+  std::string reason_data;
+};
+
+// How long AppendAlarmHistory keeps an alarm's transitions: CloudWatch keeps two weeks.
+inline constexpr int64_t kAlarmHistoryRetentionMs = int64_t{14} * 24 * 60 * 60 * 1000;
+
 // Reads and writes inside one transaction.
 class StoreTxn {
  public:
@@ -71,7 +97,8 @@ class StoreTxn {
   virtual Result<std::optional<VersionRecord>> LatestVersion(const std::string& function_name) = 0;
   virtual Result<std::optional<VersionRecord>> GetVersion(const std::string& function_name,
                                                           uint32_t version) = 0;
-  // All versions of one function, or of every function when function_name is empty; by name, version.
+  // All versions of one function, or of every function when function_name is empty; by name,
+  // version.
   virtual Result<std::vector<VersionRecord>> ListVersions(const std::string& function_name) = 0;
   // AlreadyExists when (function_name, version) exists: versions are immutable.
   virtual Status InsertVersion(const VersionRecord& record) = 0;
@@ -84,6 +111,23 @@ class StoreTxn {
   // a non-zero additional_version is not a published version of the function; InvalidArgument when
   // a weight is given without an additional version.
   virtual Status PutAlias(const AliasRecord& record) = 0;
+
+  // Every alarm's current state, by name.
+  virtual Result<std::vector<AlarmStateRecord>> ListAlarmStates() = 0;
+  virtual Result<std::optional<AlarmStateRecord>> GetAlarmState(const std::string& name) = 0;
+  // Inserts or replaces the state of `record.name`.
+  virtual Status PutAlarmState(const AlarmStateRecord& record) = 0;
+  // OK also when there is no such alarm. The alarm's history stays; like any history it is only
+  // pruned by a later AppendAlarmHistory for the same name.
+  virtual Status DeleteAlarmState(const std::string& name) = 0;
+
+  // Appends one transition, then deletes this alarm's entries older than (strictly before)
+  // record.timestamp_ms - kAlarmHistoryRetentionMs. Other alarms' entries are not touched.
+  virtual Status AppendAlarmHistory(const AlarmHistoryRecord& record) = 0;
+  // The alarm's transitions, newest first (by timestamp; transitions in the same millisecond
+  // newest-appended first), at most `limit` of them (0 gives none).
+  virtual Result<std::vector<AlarmHistoryRecord>> ListAlarmHistory(const std::string& name,
+                                                                   size_t limit) = 0;
 };
 
 class StateStore {

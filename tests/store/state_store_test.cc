@@ -77,6 +77,51 @@ AliasRecord Alias(const std::string& fn, const std::string& name, uint32_t prima
   return r;
 }
 
+AlarmStateRecord AlarmState(const std::string& name, const std::string& state,
+                            int64_t updated_ms = 4000) {
+  AlarmStateRecord r;
+  r.name = name;
+  r.state = state;
+  r.reason = "Threshold Crossed: 1 datapoint [5.0] was greater than the threshold (1.0).";
+  r.reason_data = R"({"version":"1.0","queryDate":"x"})";
+  r.updated_ms = updated_ms;
+  r.definition_sha256 = "def-" + name;
+  return r;
+}
+
+AlarmHistoryRecord History(const std::string& name, int64_t timestamp_ms,
+                           const std::string& old_state = "OK",
+                           const std::string& new_state = "ALARM", const std::string& reason = "") {
+  AlarmHistoryRecord r;
+  r.name = name;
+  r.timestamp_ms = timestamp_ms;
+  r.old_state = old_state;
+  r.new_state = new_state;
+  r.reason = reason.empty() ? "at " + std::to_string(timestamp_ms) : reason;
+  r.reason_data = "";
+  return r;
+}
+
+constexpr int64_t kDayMs = int64_t{24} * 60 * 60 * 1000;
+
+void ExpectSameAlarmState(const AlarmStateRecord& a, const AlarmStateRecord& b) {
+  EXPECT_EQ(a.name, b.name);
+  EXPECT_EQ(a.state, b.state);
+  EXPECT_EQ(a.reason, b.reason);
+  EXPECT_EQ(a.reason_data, b.reason_data);
+  EXPECT_EQ(a.updated_ms, b.updated_ms);
+  EXPECT_EQ(a.definition_sha256, b.definition_sha256);
+}
+
+void ExpectSameHistory(const AlarmHistoryRecord& a, const AlarmHistoryRecord& b) {
+  EXPECT_EQ(a.name, b.name);
+  EXPECT_EQ(a.timestamp_ms, b.timestamp_ms);
+  EXPECT_EQ(a.old_state, b.old_state);
+  EXPECT_EQ(a.new_state, b.new_state);
+  EXPECT_EQ(a.reason, b.reason);
+  EXPECT_EQ(a.reason_data, b.reason_data);
+}
+
 void ExpectSameVersion(const VersionRecord& a, const VersionRecord& b) {
   EXPECT_EQ(a.function_name, b.function_name);
   EXPECT_EQ(a.version, b.version);
@@ -124,6 +169,31 @@ class StateStoreContractTest : public ::testing::TestWithParam<StoreKind> {
       auto list = txn.ListVersions("");
       if (!list.ok()) return list.status();
       out = *list;
+      return Status::Ok();
+    });
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return out;
+  }
+
+  // The reasons of an alarm's history, newest first, at most `limit`.
+  std::vector<std::string> HistoryReasons(const std::string& name, size_t limit = 100) {
+    std::vector<std::string> out;
+    Status st = store_->Read([&](StoreTxn& txn) {
+      auto list = txn.ListAlarmHistory(name, limit);
+      if (!list.ok()) return list.status();
+      for (const auto& h : *list) out.push_back(h.reason);
+      return Status::Ok();
+    });
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return out;
+  }
+
+  std::vector<std::string> AlarmStateNames() {
+    std::vector<std::string> out;
+    Status st = store_->Read([&](StoreTxn& txn) {
+      auto list = txn.ListAlarmStates();
+      if (!list.ok()) return list.status();
+      for (const auto& a : *list) out.push_back(a.name + "=" + a.state);
       return Status::Ok();
     });
     EXPECT_TRUE(st.ok()) << st.ToString();
@@ -378,6 +448,8 @@ TEST_P(StateStoreContractTest, WriteThatReturnsAnErrorLeavesNothing) {
     CUTOVER_RETURN_IF_ERROR(txn.PutService(Service("shop", "dev")));
     CUTOVER_RETURN_IF_ERROR(txn.InsertVersion(Version("fn", 1)));
     CUTOVER_RETURN_IF_ERROR(txn.PutAlias(Alias("fn", "Live", 1)));
+    CUTOVER_RETURN_IF_ERROR(txn.PutAlarmState(AlarmState("errors", "ALARM")));
+    CUTOVER_RETURN_IF_ERROR(txn.AppendAlarmHistory(History("errors", 1000)));
     return Unavailable("the caller changed its mind");
   });
   EXPECT_EQ(st.code(), StatusCode::kUnavailable);
@@ -386,6 +458,8 @@ TEST_P(StateStoreContractTest, WriteThatReturnsAnErrorLeavesNothing) {
     EXPECT_TRUE(txn.ListServices()->empty());
     EXPECT_TRUE(txn.ListVersions("")->empty());
     EXPECT_TRUE(txn.ListAliases()->empty());
+    EXPECT_TRUE(txn.ListAlarmStates()->empty());
+    EXPECT_TRUE(txn.ListAlarmHistory("errors", 10)->empty());
     return Status::Ok();
   });
   EXPECT_TRUE(read.ok());
@@ -408,12 +482,21 @@ TEST_P(StateStoreContractTest, FailedStatementRollsBackEarlierWritesOfTheTransac
 }
 
 TEST_P(StateStoreContractTest, WritesInsideReadFailAndLeaveNothing) {
-  MustWrite([](StoreTxn& txn) { return txn.InsertVersion(Version("fn", 1)); });
+  MustWrite([](StoreTxn& txn) {
+    CUTOVER_RETURN_IF_ERROR(txn.PutAlarmState(AlarmState("kept", "OK")));
+    CUTOVER_RETURN_IF_ERROR(txn.AppendAlarmHistory(History("kept", 1000)));
+    return txn.InsertVersion(Version("fn", 1));
+  });
   Status st = store_->Read([](StoreTxn& txn) {
     EXPECT_EQ(txn.PutService(Service("shop", "dev")).code(), StatusCode::kFailedPrecondition);
     EXPECT_EQ(txn.DeleteService("shop", "dev").code(), StatusCode::kFailedPrecondition);
     EXPECT_EQ(txn.InsertVersion(Version("fn", 2)).code(), StatusCode::kFailedPrecondition);
     EXPECT_EQ(txn.PutAlias(Alias("fn", "Live", 1)).code(), StatusCode::kFailedPrecondition);
+    EXPECT_EQ(txn.PutAlarmState(AlarmState("errors", "OK")).code(),
+              StatusCode::kFailedPrecondition);
+    EXPECT_EQ(txn.DeleteAlarmState("kept").code(), StatusCode::kFailedPrecondition);
+    EXPECT_EQ(txn.AppendAlarmHistory(History("kept", 20 * kDayMs)).code(),
+              StatusCode::kFailedPrecondition);
     return Status::Ok();
   });
   EXPECT_TRUE(st.ok());
@@ -421,6 +504,8 @@ TEST_P(StateStoreContractTest, WritesInsideReadFailAndLeaveNothing) {
     EXPECT_TRUE(txn.ListServices()->empty());
     EXPECT_EQ(txn.ListVersions("")->size(), 1u);
     EXPECT_TRUE(txn.ListAliases()->empty());
+    EXPECT_EQ(txn.ListAlarmStates()->size(), 1u);
+    EXPECT_EQ(txn.ListAlarmHistory("kept", 10)->size(), 1u);  // not pruned by the refused append
     return Status::Ok();
   });
   EXPECT_TRUE(read.ok());
@@ -467,6 +552,191 @@ TEST_P(StateStoreContractTest, ConcurrentWritersAreSerialised) {
   auto all = AllVersions();
   ASSERT_EQ(all.size(), static_cast<size_t>(kThreads * kPerThread));
   for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].version, i + 1);
+}
+
+TEST_P(StateStoreContractTest, PutThenGetAlarmStateReadsBackEveryField) {
+  AlarmStateRecord errors = AlarmState("errors", "ALARM", 123456789012345);
+  errors.reason_data = R"({"version":"1.0","recentDatapoints":[5.0],"threshold":1.0})";
+  AlarmStateRecord empty_data = AlarmState("latency", "INSUFFICIENT_DATA");
+  empty_data.reason = "Unchecked: Initial alarm creation";
+  empty_data.reason_data = "";
+  empty_data.definition_sha256 = "";
+  MustWrite([&](StoreTxn& txn) {
+    CUTOVER_RETURN_IF_ERROR(txn.PutAlarmState(errors));
+    return txn.PutAlarmState(empty_data);
+  });
+  Status st = store_->Read([&](StoreTxn& txn) {
+    auto got = txn.GetAlarmState("errors");
+    EXPECT_TRUE(got.ok() && got->has_value());
+    if (got.ok() && got->has_value()) ExpectSameAlarmState(**got, errors);
+    auto latency = txn.GetAlarmState("latency");
+    EXPECT_TRUE(latency.ok() && latency->has_value());
+    if (latency.ok() && latency->has_value()) ExpectSameAlarmState(**latency, empty_data);
+    auto missing = txn.GetAlarmState("nope");
+    EXPECT_TRUE(missing.ok());
+    EXPECT_FALSE(missing->has_value());
+    return Status::Ok();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+}
+
+TEST_P(StateStoreContractTest, AlarmStatesAreListedByNameAndReplacedByPut) {
+  MustWrite([](StoreTxn& txn) {
+    CUTOVER_RETURN_IF_ERROR(txn.PutAlarmState(AlarmState("b", "OK")));
+    CUTOVER_RETURN_IF_ERROR(txn.PutAlarmState(AlarmState("a-b", "ALARM")));
+    CUTOVER_RETURN_IF_ERROR(txn.PutAlarmState(AlarmState("a", "INSUFFICIENT_DATA")));
+    return txn.PutAlarmState(AlarmState("B", "OK"));  // bytes: "B" < "a"
+  });
+  EXPECT_EQ(AlarmStateNames(),
+            (std::vector<std::string>{"B=OK", "a=INSUFFICIENT_DATA", "a-b=ALARM", "b=OK"}));
+
+  AlarmStateRecord replaced = AlarmState("a", "ALARM", 9000);
+  replaced.reason = "new reason";
+  replaced.reason_data = "";
+  replaced.definition_sha256 = "def-2";
+  MustWrite([&](StoreTxn& txn) { return txn.PutAlarmState(replaced); });
+  EXPECT_EQ(AlarmStateNames(), (std::vector<std::string>{"B=OK", "a=ALARM", "a-b=ALARM", "b=OK"}));
+  Status st = store_->Read([&](StoreTxn& txn) {
+    auto got = txn.GetAlarmState("a");
+    EXPECT_TRUE(got.ok() && got->has_value());
+    if (got.ok() && got->has_value()) ExpectSameAlarmState(**got, replaced);
+    return Status::Ok();
+  });
+  EXPECT_TRUE(st.ok());
+}
+
+TEST_P(StateStoreContractTest, DeleteAlarmStateRemovesOnlyThatAlarmAndKeepsItsHistory) {
+  MustWrite([](StoreTxn& txn) {
+    CUTOVER_RETURN_IF_ERROR(txn.PutAlarmState(AlarmState("a", "OK")));
+    CUTOVER_RETURN_IF_ERROR(txn.PutAlarmState(AlarmState("a-b", "ALARM")));
+    CUTOVER_RETURN_IF_ERROR(txn.AppendAlarmHistory(History("a", 1000, "INSUFFICIENT_DATA", "OK")));
+    return txn.AppendAlarmHistory(History("a", 2000, "OK", "ALARM"));
+  });
+  MustWrite([](StoreTxn& txn) { return txn.DeleteAlarmState("a"); });
+  MustWrite([](StoreTxn& txn) { return txn.DeleteAlarmState("a"); });        // already gone
+  MustWrite([](StoreTxn& txn) { return txn.DeleteAlarmState("missing"); });  // never existed
+  EXPECT_EQ(AlarmStateNames(), (std::vector<std::string>{"a-b=ALARM"}));
+  EXPECT_EQ(HistoryReasons("a"), (std::vector<std::string>{"at 2000", "at 1000"}));
+}
+
+TEST_P(StateStoreContractTest, AlarmHistoryIsNewestFirstAndLimited) {
+  const AlarmHistoryRecord first = History("a", 1000, "INSUFFICIENT_DATA", "OK", "first");
+  MustWrite([&](StoreTxn& txn) {
+    CUTOVER_RETURN_IF_ERROR(txn.AppendAlarmHistory(first));
+    // Out of timestamp order, and two transitions in the same millisecond.
+    CUTOVER_RETURN_IF_ERROR(txn.AppendAlarmHistory(History("a", 3000, "OK", "ALARM", "third")));
+    CUTOVER_RETURN_IF_ERROR(txn.AppendAlarmHistory(History("a", 2000, "OK", "OK", "second")));
+    // Neighbours whose names sort right next to "a" must not leak in.
+    CUTOVER_RETURN_IF_ERROR(txn.AppendAlarmHistory(History("a-b", 2500, "OK", "ALARM", "other")));
+    return txn.AppendAlarmHistory(History("a", 3000, "ALARM", "OK", "fourth"));
+  });
+  // A later transaction in the same millisecond still lists before the earlier ones.
+  MustWrite([](StoreTxn& txn) {
+    return txn.AppendAlarmHistory(History("a", 3000, "OK", "OK", "fifth"));
+  });
+
+  EXPECT_EQ(HistoryReasons("a"),
+            (std::vector<std::string>{"fifth", "fourth", "third", "second", "first"}));
+  EXPECT_EQ(HistoryReasons("a", 2), (std::vector<std::string>{"fifth", "fourth"}));
+  EXPECT_EQ(HistoryReasons("a", 5).size(), 5u);
+  EXPECT_TRUE(HistoryReasons("a", 0).empty());
+  EXPECT_EQ(HistoryReasons("a", std::numeric_limits<size_t>::max()).size(), 5u);
+  EXPECT_EQ(HistoryReasons("a-b"), (std::vector<std::string>{"other"}));
+  EXPECT_TRUE(HistoryReasons("nope").empty());
+  EXPECT_TRUE(HistoryReasons("").empty());
+
+  Status st = store_->Read([&](StoreTxn& txn) {
+    auto all = txn.ListAlarmHistory("a", 10);
+    EXPECT_TRUE(all.ok());
+    if (all.ok() && !all->empty()) ExpectSameHistory(all->back(), first);
+    return Status::Ok();
+  });
+  EXPECT_TRUE(st.ok());
+}
+
+TEST_P(StateStoreContractTest, AlarmHistoryKeepsTwoWeeksBeforeTheNewestAppend) {
+  const int64_t t0 = 1'700'000'000'000;
+  MustWrite([&](StoreTxn& txn) {
+    CUTOVER_RETURN_IF_ERROR(txn.AppendAlarmHistory(History("a", t0 - 1, "OK", "ALARM", "old")));
+    CUTOVER_RETURN_IF_ERROR(txn.AppendAlarmHistory(History("a", t0, "ALARM", "OK", "edge")));
+    CUTOVER_RETURN_IF_ERROR(txn.AppendAlarmHistory(History("a", t0 + 1, "OK", "ALARM", "inside")));
+    // Another alarm's entries are never pruned by "a"'s appends.
+    return txn.AppendAlarmHistory(History("b", t0 - 30 * kDayMs, "OK", "ALARM", "b-old"));
+  });
+  EXPECT_EQ(HistoryReasons("a"), (std::vector<std::string>{"inside", "edge", "old"}));
+
+  // Exactly two weeks after `edge`: only what is strictly older than t0 goes.
+  MustWrite([&](StoreTxn& txn) {
+    return txn.AppendAlarmHistory(History("a", t0 + 14 * kDayMs, "ALARM", "OK", "now"));
+  });
+  EXPECT_EQ(HistoryReasons("a"), (std::vector<std::string>{"now", "inside", "edge"}));
+  EXPECT_EQ(HistoryReasons("b"), (std::vector<std::string>{"b-old"}));
+
+  // Appending an older transition prunes relative to its own timestamp: newer entries stay.
+  MustWrite([&](StoreTxn& txn) {
+    return txn.AppendAlarmHistory(History("a", t0 - 20 * kDayMs, "OK", "OK", "backdated"));
+  });
+  EXPECT_EQ(HistoryReasons("a"), (std::vector<std::string>{"now", "inside", "edge", "backdated"}));
+
+  // One millisecond later, `edge` (and the backdated entry) fall out of the window.
+  MustWrite([&](StoreTxn& txn) {
+    return txn.AppendAlarmHistory(History("a", t0 + 14 * kDayMs + 1, "OK", "ALARM", "later"));
+  });
+  EXPECT_EQ(HistoryReasons("a"), (std::vector<std::string>{"later", "now", "inside"}));
+
+  // A transaction that fails after an append rolls the pruning back too.
+  Status st = store_->Write([&](StoreTxn& txn) {
+    CUTOVER_RETURN_IF_ERROR(
+        txn.AppendAlarmHistory(History("a", t0 + 100 * kDayMs, "ALARM", "OK", "far")));
+    return Unavailable("abort");
+  });
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(HistoryReasons("a"), (std::vector<std::string>{"later", "now", "inside"}));
+}
+
+TEST_P(StateStoreContractTest, AlarmHistoryAcceptsExtremeTimestamps) {
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  // The cutoff of an append near the minimum must not overflow (it saturates: nothing pruned).
+  MustWrite([&](StoreTxn& txn) {
+    CUTOVER_RETURN_IF_ERROR(txn.AppendAlarmHistory(History("a", kMin, "OK", "ALARM", "min")));
+    return txn.AppendAlarmHistory(History("a", kMin + 1, "ALARM", "OK", "min+1"));
+  });
+  EXPECT_EQ(HistoryReasons("a"), (std::vector<std::string>{"min+1", "min"}));
+  MustWrite([&](StoreTxn& txn) {
+    return txn.AppendAlarmHistory(History("a", kMax, "OK", "ALARM", "max"));
+  });
+  EXPECT_EQ(HistoryReasons("a"), (std::vector<std::string>{"max"}));
+}
+
+TEST_P(StateStoreContractTest, MalformedAlarmRecordsAreInvalidAndLeaveNothing) {
+  for (const std::string state : {"", "ok", "Alarm", "PENDING", "INSUFFICIENT DATA"}) {
+    Status st =
+        store_->Write([&](StoreTxn& txn) { return txn.PutAlarmState(AlarmState("a", state)); });
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << "'" << state << "': " << st.ToString();
+    Status old_state = store_->Write(
+        [&](StoreTxn& txn) { return txn.AppendAlarmHistory(History("a", 1000, state, "OK")); });
+    EXPECT_EQ(old_state.code(), StatusCode::kInvalidArgument)
+        << "'" << state << "': " << old_state.ToString();
+    Status new_state = store_->Write(
+        [&](StoreTxn& txn) { return txn.AppendAlarmHistory(History("a", 1000, "OK", state)); });
+    EXPECT_EQ(new_state.code(), StatusCode::kInvalidArgument)
+        << "'" << state << "': " << new_state.ToString();
+  }
+  Status no_name =
+      store_->Write([](StoreTxn& txn) { return txn.PutAlarmState(AlarmState("", "OK")); });
+  EXPECT_EQ(no_name.code(), StatusCode::kInvalidArgument) << no_name.ToString();
+  Status no_history_name =
+      store_->Write([](StoreTxn& txn) { return txn.AppendAlarmHistory(History("", 1000)); });
+  EXPECT_EQ(no_history_name.code(), StatusCode::kInvalidArgument) << no_history_name.ToString();
+  // The message names the alarm and the offending value.
+  Status named =
+      store_->Write([](StoreTxn& txn) { return txn.PutAlarmState(AlarmState("errors", "ok")); });
+  EXPECT_NE(named.message().find("errors"), std::string::npos) << named.message();
+  EXPECT_NE(named.message().find("'ok'"), std::string::npos) << named.message();
+
+  EXPECT_TRUE(AlarmStateNames().empty());
+  EXPECT_TRUE(HistoryReasons("a").empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -543,6 +813,46 @@ TEST(SqliteStoreTest, StatePersistsAcrossCloseAndReopen) {
   EXPECT_EQ(dup.code(), StatusCode::kAlreadyExists);
 }
 
+TEST(SqliteStoreTest, AlarmStatesAndHistoryPersistAcrossCloseAndReopen) {
+  TempDir dir;
+  const fs::path file = dir.path() / "state.db";
+  const AlarmStateRecord errors = AlarmState("errors", "ALARM", 5000);
+  {
+    auto store = OpenSqliteOrDie(file);
+    ASSERT_NE(store, nullptr);
+    Status st = store->Write([&](StoreTxn& txn) {
+      CUTOVER_RETURN_IF_ERROR(txn.PutAlarmState(errors));
+      CUTOVER_RETURN_IF_ERROR(txn.PutAlarmState(AlarmState("latency", "OK")));
+      CUTOVER_RETURN_IF_ERROR(
+          txn.AppendAlarmHistory(History("errors", 1000, "INSUFFICIENT_DATA", "OK", "h1")));
+      CUTOVER_RETURN_IF_ERROR(txn.AppendAlarmHistory(History("errors", 5000, "OK", "ALARM", "h2")));
+      return txn.AppendAlarmHistory(History("errors", 5000, "ALARM", "OK", "h3"));
+    });
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+  auto store = OpenSqliteOrDie(file);
+  ASSERT_NE(store, nullptr);
+  // After a reopen, a new same-millisecond transition still lists first, and pruning still works.
+  Status st = store->Write([](StoreTxn& txn) {
+    CUTOVER_RETURN_IF_ERROR(txn.AppendAlarmHistory(History("errors", 5000, "OK", "ALARM", "h4")));
+    return txn.AppendAlarmHistory(History("errors", 1001 + 14 * kDayMs, "ALARM", "OK", "h5"));
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  st = store->Read([&](StoreTxn& txn) {
+    auto states = txn.ListAlarmStates();
+    EXPECT_TRUE(states.ok());
+    EXPECT_EQ(states->size(), 2u);
+    if (states.ok() && !states->empty()) ExpectSameAlarmState(states->front(), errors);
+    auto history = txn.ListAlarmHistory("errors", 10);
+    EXPECT_TRUE(history.ok());
+    std::vector<std::string> reasons;
+    for (const auto& h : *history) reasons.push_back(h.reason);
+    EXPECT_EQ(reasons, (std::vector<std::string>{"h5", "h4", "h3", "h2"}));
+    return Status::Ok();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+}
+
 TEST(SqliteStoreTest, FileIsInWalModeWithForeignKeysInTheSchema) {
   TempDir dir;
   const fs::path file = dir.path() / "state.db";
@@ -586,6 +896,204 @@ TEST(SqliteStoreTest, SchemaVersionIsRecordedOnceAndKeptOnReopen) {
 TEST(SqliteStoreTest, MigrationsAreNumberedWithoutGaps) {
   int expected = 1;
   for (const Migration& m : Migrations()) EXPECT_EQ(m.version, expected++);
+}
+
+// Schema version 1 exactly as cutover 0.1 shipped it (including the schema_version table that
+// MigrateSchema creates), frozen here rather than read from Migrations(): an edit to a shipped
+// migration then shows up as a difference between an upgraded and a fresh database.
+constexpr const char* kShippedSchemaV1 = R"sql(
+CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL);
+
+CREATE TABLE services (
+  name        TEXT    NOT NULL CHECK (name <> ''),
+  stage       TEXT    NOT NULL CHECK (stage <> ''),
+  spec_json   TEXT    NOT NULL,
+  code_sha256 TEXT    NOT NULL,
+  updated_ms  INTEGER NOT NULL,
+  PRIMARY KEY (name, stage)
+) WITHOUT ROWID;
+
+CREATE TABLE versions (
+  function_name TEXT    NOT NULL CHECK (function_name <> ''),
+  version       INTEGER NOT NULL CHECK (version >= 1),
+  service       TEXT    NOT NULL,
+  stage         TEXT    NOT NULL,
+  code_sha256   TEXT    NOT NULL,
+  config_sha256 TEXT    NOT NULL,
+  config_json   TEXT    NOT NULL,
+  created_ms    INTEGER NOT NULL,
+  PRIMARY KEY (function_name, version)
+) WITHOUT ROWID;
+
+CREATE TABLE aliases (
+  function_name      TEXT    NOT NULL CHECK (function_name <> ''),
+  name               TEXT    NOT NULL CHECK (name <> ''),
+  primary_version    INTEGER NOT NULL,
+  additional_version INTEGER,
+  additional_weight  REAL    NOT NULL CHECK (additional_weight >= 0.0 AND additional_weight <= 1.0),
+  updated_ms         INTEGER NOT NULL,
+  PRIMARY KEY (function_name, name),
+  FOREIGN KEY (function_name, primary_version) REFERENCES versions (function_name, version),
+  FOREIGN KEY (function_name, additional_version) REFERENCES versions (function_name, version)
+) WITHOUT ROWID;
+
+INSERT INTO schema_version (version, applied_ms) VALUES (1, 111);
+)sql";
+
+// Writes a schema-1 database at `file`, with one service, two versions and an alias, the way a
+// cutover 0.1 daemon would have left it (WAL mode).
+void WriteSchemaV1Database(const fs::path& file, const char* extra_sql = "") {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr),
+            SQLITE_OK);
+  const std::string script =
+      std::string("PRAGMA journal_mode=WAL; BEGIN;") + kShippedSchemaV1 +
+      "INSERT INTO services VALUES ('shop', 'dev', '{}', 'c1', 1000);"
+      "INSERT INTO versions VALUES ('fn', 1, 'shop', 'dev', 'code1', 'cfg1', '{}', 2001);"
+      "INSERT INTO versions VALUES ('fn', 2, 'shop', 'dev', 'code2', 'cfg2', '{}', 2002);"
+      "INSERT INTO aliases VALUES ('fn', 'Live', 1, 2, 0.25, 3000);" +
+      extra_sql + "COMMIT;";
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, script.c_str(), nullptr, nullptr, &err);
+  EXPECT_EQ(rc, SQLITE_OK) << (err != nullptr ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(db);
+}
+
+// Every table and index of the file with its DDL, by name.
+std::string SchemaOf(const fs::path& file) {
+  RawDb raw(file);
+  return raw.QueryText(
+      "SELECT group_concat(type || ' ' || name || ': ' || sql, char(10)) FROM "
+      "(SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name)");
+}
+
+TEST(SqliteStoreTest, SchemaV1DatabaseIsUpgradedInPlace) {
+  TempDir dir;
+  const fs::path file = dir.path() / "state.db";
+  WriteSchemaV1Database(file);
+  {
+    RawDb raw(file);
+    auto version = ReadSchemaVersion(raw.get());
+    ASSERT_TRUE(version.ok()) << version.status().ToString();
+    ASSERT_EQ(*version, 1);
+  }
+
+  auto store = OpenSqliteOrDie(file);
+  ASSERT_NE(store, nullptr);
+  // The schema-1 records read back unchanged ...
+  Status st = store->Read([](StoreTxn& txn) {
+    auto service = txn.GetService("shop", "dev");
+    EXPECT_TRUE(service.ok() && service->has_value());
+    auto versions = txn.ListVersions("fn");
+    EXPECT_TRUE(versions.ok());
+    EXPECT_EQ(versions->size(), 2u);
+    auto live = txn.GetAlias("fn", "Live");
+    EXPECT_TRUE(live.ok() && live->has_value());
+    if (live.ok() && live->has_value()) {
+      EXPECT_EQ((*live)->primary_version, 1u);
+      EXPECT_EQ((*live)->additional_version, 2u);
+      EXPECT_EQ((*live)->additional_weight, 0.25);
+    }
+    EXPECT_TRUE(txn.ListAlarmStates()->empty());
+    return Status::Ok();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  // ... and the new tables work.
+  st = store->Write([](StoreTxn& txn) {
+    CUTOVER_RETURN_IF_ERROR(txn.PutAlarmState(AlarmState("errors", "ALARM")));
+    return txn.AppendAlarmHistory(History("errors", 1000));
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  store.reset();
+
+  {
+    RawDb raw(file);
+    auto version = ReadSchemaVersion(raw.get());
+    ASSERT_TRUE(version.ok()) << version.status().ToString();
+    EXPECT_EQ(*version, 2);
+    // Migration 1's row is kept; migration 2 adds its own.
+    EXPECT_EQ(raw.QueryText("SELECT group_concat(version || '@' || (applied_ms = 111)) FROM "
+                            "(SELECT * FROM schema_version ORDER BY version)"),
+              "1@1,2@0");
+    EXPECT_EQ(raw.QueryText("SELECT count(*) FROM alarm_history"), "1");
+  }
+  // An upgraded database has exactly the schema of a fresh one.
+  const fs::path fresh = dir.path() / "fresh.db";
+  ASSERT_NE(OpenSqliteOrDie(fresh), nullptr);
+  EXPECT_EQ(SchemaOf(file), SchemaOf(fresh));
+  EXPECT_NE(SchemaOf(fresh).find("alarm_history_by_name_time"), std::string::npos);
+  // Reopening an upgraded database migrates nothing more.
+  ASSERT_NE(OpenSqliteOrDie(file), nullptr);
+  RawDb raw(file);
+  EXPECT_EQ(raw.QueryText("SELECT count(*) FROM schema_version"), "2");
+}
+
+TEST(SqliteStoreTest, FailedUpgradeLeavesTheSchemaV1DatabaseUntouched) {
+  TempDir dir;
+  const fs::path file = dir.path() / "state.db";
+  // A table in the way of migration 2 makes it fail half way (after alarm_states is created).
+  WriteSchemaV1Database(file, "CREATE TABLE alarm_history (x INTEGER);");
+  auto store = OpenSqliteStore(file);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("schema migration 2"), std::string::npos)
+      << store.status().ToString();
+  RawDb raw(file);
+  auto version = ReadSchemaVersion(raw.get());
+  ASSERT_TRUE(version.ok()) << version.status().ToString();
+  EXPECT_EQ(*version, 1);
+  EXPECT_EQ(raw.QueryText("SELECT count(*) FROM sqlite_master WHERE name = 'alarm_states'"), "0");
+  EXPECT_EQ(raw.QueryText("SELECT count(*) FROM versions"), "2");
+}
+
+TEST(SqliteStoreTest, AlarmStateChecksAreEnforcedBySqliteItself) {
+  // The stores check records first; the schema would catch a direct write as well.
+  TempDir dir;
+  const fs::path file = dir.path() / "state.db";
+  ASSERT_NE(OpenSqliteOrDie(file), nullptr);
+  RawDb raw(file);
+  sqlite3_extended_result_codes(raw.get(), 1);
+  for (const char* sql : {
+           "INSERT INTO alarm_states VALUES ('a', 'PENDING', '', '', 0, '')",
+           "INSERT INTO alarm_states VALUES ('', 'OK', '', '', 0, '')",
+           "INSERT INTO alarm_history (name, timestamp_ms, old_state, new_state, reason, "
+           "reason_data) VALUES ('a', 0, 'OK', 'ok', '', '')",
+           "INSERT INTO alarm_history (name, timestamp_ms, old_state, new_state, reason, "
+           "reason_data) VALUES ('a', 0, '', 'OK', '', '')",
+       }) {
+    EXPECT_EQ(sqlite3_exec(raw.get(), sql, nullptr, nullptr, nullptr), SQLITE_CONSTRAINT_CHECK)
+        << sql;
+  }
+  EXPECT_EQ(sqlite3_exec(raw.get(), "INSERT INTO alarm_states VALUES ('a', 'OK', '', '', 0, '')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(raw.get(), "INSERT INTO alarm_states VALUES ('a', 'OK', '', '', 0, '')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_CONSTRAINT_PRIMARYKEY);
+}
+
+TEST(SqliteStoreTest, AlarmHistoryIsReadNewestFirstThroughTheIndexWithoutASort) {
+  TempDir dir;
+  const fs::path file = dir.path() / "state.db";
+  ASSERT_NE(OpenSqliteOrDie(file), nullptr);
+  RawDb raw(file);
+  // The same query as ListAlarmHistory in sqlite_store.cc.
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw.get(),
+                               "EXPLAIN QUERY PLAN SELECT name, timestamp_ms, old_state, "
+                               "new_state, reason, reason_data FROM alarm_history WHERE name = ?1 "
+                               "ORDER BY timestamp_ms DESC, id DESC LIMIT ?2",
+                               -1, &stmt, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(raw.get());
+  std::string plan;
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    plan += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
+    plan += "\n";
+  }
+  sqlite3_finalize(stmt);
+  EXPECT_NE(plan.find("alarm_history_by_name_time"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
 }
 
 TEST(SqliteStoreTest, RefusesADatabaseFromANewerCutover) {
