@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 
+#include "metrics/prometheus.h"
 #include "api/errors.h"
 #include "api/http_types.h"
 #include "api/lambda_invoke.h"
@@ -163,6 +164,11 @@ class Server final : public AdminServer {
         {V::put, "/v1/functions/{name}/aliases/{alias}", &Server::PutAlias},
         {V::post, "/v1/functions/{name}/versions/{version}/prewarm", &Server::Prewarm},
         {V::get, "/v1/functions/{name}/logs", &Server::GetLogs},
+        {V::get, "/v1/metrics", &Server::ListMetrics},
+        {V::get, "/v1/metrics/query", &Server::QueryMetric},
+        {V::get, "/metrics", &Server::Prometheus},
+        {V::get, "/v1/alarms", &Server::ListAlarms},
+        {V::get, "/v1/alarms/{name}", &Server::GetAlarm},
         {V::post, "/2015-03-31/functions/{name}/invocations", &Server::Invoke},
     };
     return kDefs;
@@ -579,6 +585,205 @@ class Server final : public AdminServer {
     res.set("X-Log-Offset", std::to_string(chunk->end_offset));
     res.body() = std::move(chunk->text);
     co_return res;
+  }
+
+  // ---- Metrics ----
+
+  asio::awaitable<Response> ListMetrics(Request&, const Params&) {
+    if (settings_.metrics == nullptr) co_return ErrorResponse(NotFound("metrics are off"));
+    json::array out;
+    for (const metrics::MetricKey& k : settings_.metrics->Keys()) {
+      json::object o;
+      o["namespace"] = k.ns;
+      o["name"] = k.name;
+      json::object dims;
+      for (const auto& [n, v] : k.dims) dims[n] = v;
+      o["dimensions"] = std::move(dims);
+      out.push_back(std::move(o));
+    }
+    json::object body;
+    body["metrics"] = std::move(out);
+    co_return JsonResponse(200, body);
+  }
+
+  // ?namespace=&name=&dimensions=Name=Value,...&statistic=Sum&period=60&start=MS&end=MS (or
+  // &minutes=N: the last N minutes of the daemon's clock)
+  asio::awaitable<Response> QueryMetric(Request&, const Params& p) {
+    if (settings_.metrics == nullptr) co_return ErrorResponse(NotFound("metrics are off"));
+    auto param = [&](const char* name, std::string fallback) {
+      auto it = p.find(std::string("?") + name);
+      return it == p.end() ? fallback : it->second;
+    };
+    std::string ns = param("namespace", ""), name = param("name", "");
+    if (ns.empty() || name.empty()) {
+      co_return ErrorResponse(InvalidArgument("namespace and name are required"));
+    }
+    metrics::Dimensions dims;
+    std::string dim_text = param("dimensions", "");
+    for (size_t start = 0; start < dim_text.size();) {
+      size_t end = dim_text.find(',', start);
+      if (end == std::string::npos) end = dim_text.size();
+      std::string pair = dim_text.substr(start, end - start);
+      size_t eq = pair.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        co_return ErrorResponse(
+            InvalidArgument(fmt::format("dimension '{}' is not Name=Value", pair)));
+      }
+      dims.emplace_back(pair.substr(0, eq), pair.substr(eq + 1));
+      start = end + 1;
+    }
+    auto statistic = metrics::ParseStatistic(param("statistic", "Average"));
+    if (!statistic.ok()) co_return ErrorResponse(statistic.status());
+    int64_t period = 0, start_ms = 0, end_ms = 0;
+    const int64_t now_ms = ToEpochMillis(clock_.Now());
+    auto number = [&](const char* key, int64_t fallback, int64_t* out) {
+      std::string text = param(key, "");
+      if (text.empty()) {
+        *out = fallback;
+        return true;
+      }
+      auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+      return ec == std::errc() && ptr == text.data() + text.size();
+    };
+    if (!number("period", 60, &period) || period <= 0 || period > 86400) {
+      co_return ErrorResponse(InvalidArgument("period must be 1..86400 seconds"));
+    }
+    int64_t minutes = 15;
+    if (!number("minutes", 15, &minutes) || minutes <= 0) {
+      co_return ErrorResponse(InvalidArgument("minutes must be a positive integer"));
+    }
+    if (!number("end", now_ms, &end_ms) ||
+        !number("start", end_ms - minutes * 60 * 1000, &start_ms) || start_ms >= end_ms) {
+      co_return ErrorResponse(InvalidArgument("start and end are epoch milliseconds, start < end"));
+    }
+    if ((end_ms - start_ms) / 1000 / period > 100000) {
+      co_return ErrorResponse(InvalidArgument("too many datapoints: widen the period"));
+    }
+    metrics::MetricKey key = metrics::MakeKey(ns, name, std::move(dims));
+    auto points = settings_.metrics->Query(key, *statistic, start_ms, end_ms,
+                                           static_cast<int>(period));
+    json::array out;
+    for (const auto& dp : points) {
+      json::object o;
+      o["timestamp"] = dp.timestamp_ms;
+      if (dp.value) {
+        o["value"] = *dp.value;
+      } else {
+        o["value"] = nullptr;
+      }
+      o["sample_count"] = dp.sample_count;
+      out.push_back(std::move(o));
+    }
+    json::object body;
+    body["metric"] = key.ToString();
+    body["statistic"] = metrics::ToString(*statistic);
+    body["period"] = period;
+    body["exists"] = settings_.metrics->Find(key) != nullptr;
+    body["datapoints"] = std::move(out);
+    co_return JsonResponse(200, body);
+  }
+
+  asio::awaitable<Response> Prometheus(Request&, const Params&) {
+    if (settings_.platform_metrics == nullptr) co_return ErrorResponse(NotFound("metrics are off"));
+    Response res{http::status::ok, 11};
+    res.set(http::field::content_type, metrics::kOpenMetricsContentType);
+    std::vector<metrics::Gauge> gauges;
+    if (settings_.alarms != nullptr) {
+      for (const auto& [name, view] : settings_.alarms->alarms()) {
+        for (auto state : {alarms::AlarmState::kOk, alarms::AlarmState::kAlarm,
+                           alarms::AlarmState::kInsufficientData}) {
+          gauges.push_back(metrics::Gauge{
+              "cutover_alarm_state", "1 for the state each alarm is in, 0 for the others",
+              {{"alarm", name}, {"state", std::string(alarms::AlarmStateName(state))}},
+              view.state == state ? 1.0 : 0.0});
+        }
+      }
+    }
+    res.body() = metrics::PrometheusText(*settings_.platform_metrics, gauges,
+                                         settings_.recorder ? settings_.recorder->dropped() : 0);
+    co_return res;
+  }
+
+  // ---- Alarms ----
+
+  static json::object AlarmJson(const alarms::AlarmView& v) {
+    const alarms::AlarmSpec& spec = v.spec;
+    json::object o;
+    o["name"] = spec.alarm_name;
+    o["logical_id"] = spec.logical_id;
+    o["description"] = spec.description;
+    o["service"] = v.service;
+    o["stage"] = v.stage;
+    o["state"] = alarms::AlarmStateName(v.state);
+    o["reason"] = v.reason;
+    o["updated_ms"] = v.updated_ms;
+    o["evaluated_ms"] = v.evaluated_ms;
+    if (spec.metric) {
+      o["metric"] = spec.metric->ToString();
+      o["statistic"] = spec.statistic_text;
+    } else {
+      json::array queries;
+      for (const auto& q : spec.metrics) {
+        json::object qo;
+        qo["id"] = q.id;
+        if (q.metric_stat) qo["metric"] = q.metric_stat->metric.ToString();
+        if (q.metric_stat) qo["statistic"] = q.metric_stat->stat_text;
+        if (q.expression) qo["expression"] = q.expression->text();
+        qo["return_data"] = q.return_data;
+        queries.push_back(std::move(qo));
+      }
+      o["metrics"] = std::move(queries);
+    }
+    o["period"] = spec.period_seconds;
+    o["evaluation_periods"] = spec.evaluation_periods;
+    o["datapoints_to_alarm"] = spec.datapoints_to_alarm;
+    o["threshold"] = spec.threshold;
+    o["comparison"] = alarms::ComparisonName(spec.comparison);
+    o["treat_missing_data"] = alarms::TreatMissingDataName(spec.treat_missing_data);
+    json::array points;
+    for (const auto& dp : v.last_range) {
+      json::object po;
+      po["timestamp"] = ToEpochMillis(dp.timestamp);
+      if (dp.value) {
+        po["value"] = *dp.value;
+      } else {
+        po["value"] = nullptr;
+      }
+      points.push_back(std::move(po));
+    }
+    o["datapoints"] = std::move(points);
+    return o;
+  }
+
+  asio::awaitable<Response> ListAlarms(Request&, const Params&) {
+    if (settings_.alarms == nullptr) co_return ErrorResponse(NotFound("alarms are off"));
+    json::array out;
+    for (const auto& [name, view] : settings_.alarms->alarms()) out.push_back(AlarmJson(view));
+    json::object body;
+    body["alarms"] = std::move(out);
+    co_return JsonResponse(200, body);
+  }
+
+  asio::awaitable<Response> GetAlarm(Request&, const Params& p) {
+    if (settings_.alarms == nullptr) co_return ErrorResponse(NotFound("alarms are off"));
+    const alarms::AlarmView* view = settings_.alarms->Find(p.at("name"));
+    if (view == nullptr) co_return ErrorResponse(NotFound("no alarm named " + p.at("name")));
+    json::object o = AlarmJson(*view);
+    o["reason_data"] = view->reason_data;
+    auto history = settings_.alarms->History(p.at("name"), 100);
+    if (!history.ok()) co_return ErrorResponse(history.status());
+    json::array h;
+    for (const auto& rec : *history) {
+      json::object ho;
+      ho["timestamp"] = rec.timestamp_ms;
+      ho["old_state"] = rec.old_state;
+      ho["new_state"] = rec.new_state;
+      ho["reason"] = rec.reason;
+      ho["reason_data"] = rec.reason_data;
+      h.push_back(std::move(ho));
+    }
+    o["history"] = std::move(h);
+    co_return JsonResponse(200, o);
   }
 
   asio::awaitable<Response> Invoke(Request& req, const Params& p) {

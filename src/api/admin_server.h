@@ -19,6 +19,10 @@
 #include "deploy/publisher.h"
 #include "runtime/runtime_service.h"
 
+#include "alarms/engine.h"
+#include "metrics/platform_metrics.h"
+#include "metrics/series_store.h"
+
 namespace cutover::api {
 
 struct AdminSettings {
@@ -32,6 +36,12 @@ struct AdminSettings {
   std::string token;
   size_t max_artifact_bytes = 512u * 1024 * 1024;
   size_t max_body_bytes = 16u * 1024 * 1024;
+  // Metrics (control-loop owned, like the Publisher); null: /metrics and /v1/metrics answer 404.
+  metrics::MetricsStore* metrics = nullptr;
+  const metrics::PlatformMetrics* platform_metrics = nullptr;
+  const metrics::Recorder* recorder = nullptr;
+  // Alarms (control-loop owned); null: /v1/alarms answers 404.
+  alarms::AlarmEngine* alarms = nullptr;
 };
 
 class AdminServer {

@@ -64,6 +64,8 @@ int RunCliWithEnvironment(const std::vector<std::string>& args, const Environmen
   commands.push_back(AddStatusCommand(app));
   commands.push_back(AddInvokeCommand(app));
   commands.push_back(AddLogsCommand(app));
+  commands.push_back(AddMetricsCommand(app));
+  commands.push_back(AddAlarmsCommand(app));
 
   if (args.empty()) {  // a bare `cutover`: show what there is to run
     context.err << app.help();

@@ -37,6 +37,9 @@ struct ServeOptions {
   double time_scale = 1.0;               // --time-scale N (> 0)
   bool version_header = true;            // --no-version-header turns it off
   int workers = 0;                       // --workers, 0 = number of cores
+  // --queue-per-instance: invocations that may wait per allowed instance of a version before
+  // further ones are throttled (429). Lambda itself queues nothing; the default absorbs bursts.
+  int queue_per_instance = 10;
   std::string log_level = "info";        // --log-level: trace, debug, info, warn, error, off
   // --ready-file F: when set, the daemon writes {"gateway": URL, "admin": URL} there once
   // listening.

@@ -66,6 +66,8 @@ Command AddDeployCommand(CLI::App& app);
 Command AddStatusCommand(CLI::App& app);
 Command AddInvokeCommand(CLI::App& app);
 Command AddLogsCommand(CLI::App& app);
+Command AddMetricsCommand(CLI::App& app);
+Command AddAlarmsCommand(CLI::App& app);
 
 // Resolves what the user typed as FUNCTION to a deployed function name: `name` itself when a
 // function has that name, else the one function whose key (`functions:` entry) is `name`. NotFound

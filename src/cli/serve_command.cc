@@ -56,6 +56,11 @@ Command AddServeCommand(CLI::App& app, const ServeFn& serve) {
   sub->add_option("--workers", options->workers, "Gateway worker threads (0 = number of cores)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  sub->add_option("--queue-per-instance", options->queue_per_instance,
+                  "Requests that may wait per allowed instance before 429 (0 = throttle at once, "
+                  "as Lambda does)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000));
   sub->add_option("--log-level", options->log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));

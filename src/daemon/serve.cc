@@ -13,10 +13,14 @@
 #include <fstream>
 #include <thread>
 
+#include "alarms/engine.h"
 #include "api/admin_server.h"
 #include "common/clock.h"
 #include "deploy/publisher.h"
 #include "gateway/server.h"
+#include "metrics/platform_metrics.h"
+#include "metrics/recorder.h"
+#include "metrics/series_store.h"
 #include "router/snapshot.h"
 #include "runtime/runtime_service.h"
 #include "store/state_store.h"
@@ -116,14 +120,26 @@ int Serve(const cli::ServeOptions& o) {
   rs.clock = clock.get();
   auto runtime = runtime::CreateRuntimeService(rs);
 
+  // Metrics: each gateway worker records into its own ring; the control tick drains them into the
+  // store the alarms read.
+  metrics::Recorder recorder(worker_ptrs.size());
+  metrics::MetricsStore metric_store;
+  metrics::PlatformMetrics platform_metrics(metric_store);
+  alarms::AlarmEngine alarm_engine(metric_store, **store, *clock);
+
   router::RouteTableSnapshot routes;
-  deploy::Publisher publisher({data_dir}, **store, *runtime, routes, *clock);
+  deploy::PublisherSettings ps;
+  ps.data_dir = data_dir;
+  ps.queue_per_instance = o.queue_per_instance;
+  deploy::Publisher publisher(ps, **store, *runtime, routes, *clock);
+  publisher.SetAlarmEngine(&alarm_engine);
   if (Status st = publisher.Restore(); !st.ok()) {
     fmt::print(stderr, "cutover: {}\n", st.ToString());
     return 1;
   }
 
   gateway::GatewaySettings gs;
+  gs.recorder = &recorder;
   gs.host = o.host;
   gs.port = static_cast<uint16_t>(o.port);
   gs.version_header = o.version_header;
@@ -161,6 +177,10 @@ int Serve(const cli::ServeOptions& o) {
   as.port = static_cast<uint16_t>(o.admin_port);
   as.data_dir = data_dir;
   as.gateway_url = gateway_url;
+  as.metrics = &metric_store;
+  as.platform_metrics = &platform_metrics;
+  as.recorder = &recorder;
+  as.alarms = &alarm_engine;
   auto admin = api::StartAdminServer(as, control, publisher, *runtime, *clock);
   if (!admin.ok()) {
     fmt::print(stderr, "cutover: {}\n", admin.status().message());
@@ -178,12 +198,15 @@ int Serve(const cli::ServeOptions& o) {
     fs::rename(tmp, o.ready_file, ec);
   }
 
-  // The control loop: one tick drives supervision now, and alarms and deployment steps later.
+  // The control loop: one tick drains the metric samples, evaluates due alarms and supervises the
+  // runtimes; deployment steps will join it.
   asio::steady_timer tick(control);
   std::function<void()> schedule = [&] {
     tick.expires_after(kTickInterval);
     tick.async_wait([&](boost::system::error_code e) {
       if (e) return;
+      recorder.DrainAll([&](const metrics::RequestSample& s) { platform_metrics.Ingest(s); });
+      alarm_engine.Tick();
       runtime->Tick();
       schedule();
     });

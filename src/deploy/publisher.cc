@@ -77,6 +77,7 @@ router::FunctionTarget FunctionState::ServingTarget() const {
   router::FunctionTarget t;
   t.service = service;
   t.stage = stage;
+  t.api_name = api_name;
   t.function_key = spec.key;
   t.function_name = spec.deployed_name;
   t.timeout_ms = spec.timeout_seconds * 1000;
@@ -246,8 +247,32 @@ std::optional<std::string> PhpVersionNotice(const config::FunctionSpec& function
                      function.key, function.php_version, function.runtime, installed);
 }
 
+Result<std::vector<alarms::AlarmSpec>> ParseServiceAlarms(const config::ServiceSpec& spec,
+                                                          std::vector<std::string>* notices) {
+  alarms::LintContext lint;
+  lint.api_names = {spec.api_name};
+  lint.stages = {spec.stage, "$default"};
+  for (const auto& fn : spec.functions) {
+    lint.function_names.push_back(fn.deployed_name);
+    if (fn.deployment) lint.aliases.push_back(fn.deployment->alias);
+  }
+  std::vector<alarms::AlarmSpec> out;
+  for (const auto& resource : spec.resources) {
+    if (resource.type != "AWS::CloudWatch::Alarm") continue;
+    CUTOVER_ASSIGN_OR_RETURN(alarms::AlarmSpec alarm,
+                             alarms::ParseAlarmSpec(resource, {spec.service, spec.stage}));
+    if (notices) {
+      for (const auto& note : alarm.notes) notices->push_back(note);
+      for (auto& warning : alarms::LintAlarm(alarm, lint)) notices->push_back(std::move(warning));
+    }
+    out.push_back(std::move(alarm));
+  }
+  return out;
+}
+
 Status Publisher::Restore() {
   std::map<std::string, FunctionState> functions;
+  std::vector<std::tuple<std::string, std::string, std::vector<alarms::AlarmSpec>>> restored_alarms;
   Status st = store_.Read([&](store::StoreTxn& txn) -> Status {
     CUTOVER_ASSIGN_OR_RETURN(auto services, txn.ListServices());
     for (const auto& svc : services) {
@@ -262,10 +287,20 @@ Status Publisher::Restore() {
         continue;
       }
       config::ServiceSpec spec = std::move(parsed).value();
+      if (alarm_engine_ != nullptr) {
+        auto service_alarms = ParseServiceAlarms(spec, nullptr);
+        if (service_alarms.ok()) {
+          restored_alarms.emplace_back(spec.service, spec.stage, std::move(*service_alarms));
+        } else {
+          spdlog::error("service {} ({}): its alarms cannot be restored: {}", spec.service,
+                        spec.stage, service_alarms.status().ToString());
+        }
+      }
       for (auto& fn : spec.functions) {
         FunctionState state;
         state.service = spec.service;
         state.stage = spec.stage;
+        state.api_name = spec.api_name;
         CUTOVER_ASSIGN_OR_RETURN(auto versions, txn.ListVersions(fn.deployed_name));
         for (auto& ver : versions) state.versions[ver.version] = std::move(ver);
         if (fn.deployment) {
@@ -319,6 +354,9 @@ Status Publisher::Restore() {
   }
   functions_ = std::move(functions);
   routes_.Publish(std::move(table).value());
+  for (auto& [service, stage, service_alarms] : restored_alarms) {
+    alarm_engine_->SetServiceAlarms(service, stage, std::move(service_alarms));
+  }
   spdlog::info("restored {} function(s) from the store", functions_.size());
   return Status::Ok();
 }
@@ -329,6 +367,9 @@ Result<PublishReport> Publisher::PublishService(const config::ServiceSpec& spec,
     return NotFound(fmt::format("package {} has not been uploaded", code_sha256));
   }
   CUTOVER_RETURN_IF_ERROR(config::CheckEntryPoints(spec, CodeDir(code_sha256)));
+  std::vector<std::string> alarm_notices;
+  CUTOVER_ASSIGN_OR_RETURN(std::vector<alarms::AlarmSpec> service_alarms,
+                           ParseServiceAlarms(spec, &alarm_notices));
   const int64_t now_ms = ToEpochMillis(clock_.Now());
 
   // The catalogue as it will be once this service is replaced.
@@ -363,6 +404,7 @@ Result<PublishReport> Publisher::PublishService(const config::ServiceSpec& spec,
       FunctionState state;
       state.service = spec.service;
       state.stage = spec.stage;
+      state.api_name = spec.api_name;
       state.spec = fn;
       CUTOVER_ASSIGN_OR_RETURN(auto versions, txn.ListVersions(fn.deployed_name));
       for (auto& ver : versions) state.versions[ver.version] = std::move(ver);
@@ -425,6 +467,10 @@ Result<PublishReport> Publisher::PublishService(const config::ServiceSpec& spec,
   }
   functions_ = std::move(next);
   routes_.Publish(std::move(table));
+  for (auto& notice : alarm_notices) report.notices.push_back(std::move(notice));
+  if (alarm_engine_ != nullptr) {
+    alarm_engine_->SetServiceAlarms(spec.service, spec.stage, std::move(service_alarms));
+  }
   for (const auto& pub : report.functions) {
     spdlog::info("{}: {} version {}{}", spec.service, pub.function_name, pub.version,
                  pub.created ? " published" : " unchanged");

@@ -27,6 +27,8 @@
 #include "runtime/runtime_service.h"
 #include "store/state_store.h"
 
+#include "alarms/engine.h"
+
 namespace cutover::deploy {
 
 struct PublisherSettings {
@@ -39,6 +41,7 @@ struct PublisherSettings {
 struct FunctionState {
   std::string service;
   std::string stage;
+  std::string api_name;  // the service's REST ApiName (AWS/ApiGateway metrics)
   config::FunctionSpec spec;  // as last deployed (events, deploymentSettings)
   std::map<uint32_t, store::VersionRecord> versions;
   std::optional<store::AliasRecord> alias;  // present when the function has deploymentSettings
@@ -68,7 +71,11 @@ class Publisher final {
   Publisher(PublisherSettings settings, store::StateStore& store, runtime::RuntimeService& runtime,
             router::RouteTableSnapshot& routes, const Clock& clock);
 
-  // Rebuilds catalogue, runtime pools and the route table from the store.
+  // Alarms of published services go to `engine` (may be null: alarms are then validated only).
+  // Call before Restore.
+  void SetAlarmEngine(alarms::AlarmEngine* engine) { alarm_engine_ = engine; }
+
+  // Rebuilds catalogue, runtime pools, the route table and the alarms from the store.
   Status Restore();
 
   bool HasArtifact(const std::string& sha256) const;
@@ -108,7 +115,13 @@ class Publisher final {
   router::RouteTableSnapshot& routes_;
   const Clock& clock_;
   std::map<std::string, FunctionState> functions_;  // by deployed name
+  alarms::AlarmEngine* alarm_engine_ = nullptr;
 };
+
+// The AWS::CloudWatch::Alarm resources of `spec`, validated (InvalidArgument with file:line:col),
+// with the lint warnings and notes for them appended to `notices`.
+Result<std::vector<alarms::AlarmSpec>> ParseServiceAlarms(const config::ServiceSpec& spec,
+                                                          std::vector<std::string>* notices);
 
 // "website asks for PHP 7.4 (php-74-fpm); this machine runs PHP 8.2.26, which serves it" when the
 // major.minor of `asked` and `installed` differ; nullopt when they agree, or either is unknown.

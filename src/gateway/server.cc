@@ -14,6 +14,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <functional>
+#include <unordered_map>
 
 #include "common/ids.h"
 #include "common/random.h"
@@ -33,11 +34,16 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 // State owned by one worker thread: its view of the route table and its random numbers.
 struct Worker {
-  Worker(const router::RouteTableSnapshot& routes, asio::io_context& ctx)
-      : reader(routes), random(Random::FromEntropy()), context(&ctx) {}
+  Worker(const router::RouteTableSnapshot& routes, asio::io_context& ctx,
+         metrics::SampleRing* ring)
+      : reader(routes), random(Random::FromEntropy()), context(&ctx), samples(ring) {}
   router::RouteTableSnapshot::Reader reader;
   Random random;
   asio::io_context* context;  // the thread this worker runs on
+  metrics::SampleRing* samples;  // null: metrics off
+  // Interned metric labels of the routes of `labels_table`, looked up once per route and table.
+  const router::RouteTable* labels_table = nullptr;
+  std::unordered_map<const router::RouteSpec*, const metrics::RouteLabels*> labels;
 };
 
 Response JsonError(unsigned status, std::string_view body, std::string_view error_type) {
@@ -89,7 +95,9 @@ class Server final : public GatewayServer {
             fmt::format("gateway cannot listen on {}:{}: {}", settings_.host, port, ec.message()));
       }
       port = acceptor->local_endpoint().port();
-      workers_.push_back(std::make_unique<Worker>(routes_, *ctx));
+      metrics::SampleRing* ring =
+          settings_.recorder ? &settings_.recorder->shard(workers_.size()) : nullptr;
+      workers_.push_back(std::make_unique<Worker>(routes_, *ctx, ring));
       acceptors_.push_back(std::move(acceptor));
     }
     port_ = port;
@@ -277,7 +285,76 @@ class Server final : public GatewayServer {
     return out;
   }
 
+  // The route's interned metric labels; the cache is rebuilt when the route table changes.
+  const metrics::RouteLabels* LabelsFor(Worker& worker, const router::RouteTable& table,
+                                        const router::RouteSpec& route, const std::string& api_id) {
+    if (worker.labels_table != &table) {
+      worker.labels.clear();
+      worker.labels_table = &table;
+    }
+    auto it = worker.labels.find(&route);
+    if (it != worker.labels.end()) return it->second;
+    const router::FunctionTarget& fn = *route.target;
+    metrics::RouteLabels l;
+    l.rest = route.kind == router::ApiKind::kRest;
+    l.api_name = fn.api_name.empty() ? fn.stage + "-" + fn.service : fn.api_name;
+    l.api_id = api_id;
+    l.stage = l.rest ? fn.stage : "$default";
+    l.method = route.method;
+    l.resource = route.path;
+    l.function_name = fn.function_name;
+    l.alias = fn.is_alias ? fn.qualifier : "";
+    const metrics::RouteLabels* interned = metrics::InternRouteLabels(l);
+    worker.labels.emplace(&route, interned);
+    return interned;
+  }
+
+  static metrics::InvokeKind KindOf(runtime::InvokeOutcome outcome) {
+    switch (outcome) {
+      case runtime::InvokeOutcome::kSuccess:
+        return metrics::InvokeKind::kSuccess;
+      case runtime::InvokeOutcome::kThrottled:
+        return metrics::InvokeKind::kThrottled;
+      case runtime::InvokeOutcome::kNotFound:
+      case runtime::InvokeOutcome::kRequestTooLarge:
+        return metrics::InvokeKind::kNone;  // Lambda refused it before running anything
+      default:
+        return metrics::InvokeKind::kError;
+    }
+  }
+
+  // What one routed request leaves for the metrics, filled in as it goes.
+  struct Trace {
+    const metrics::RouteLabels* labels = nullptr;
+    uint32_t version = 0;
+    int64_t time_ms = 0;
+    int64_t invoke_start_ms = 0;
+    std::chrono::steady_clock::time_point invoke_started;
+    double duration_ms = 0;
+    metrics::InvokeKind invoke = metrics::InvokeKind::kNone;
+  };
+
+  void Record(Worker& worker, const Trace& t, const Response& res,
+              std::chrono::steady_clock::time_point started) {
+    if (worker.samples == nullptr || t.labels == nullptr) return;
+    const auto now = std::chrono::steady_clock::now();
+    metrics::RequestSample s;
+    s.route = t.labels;
+    s.time_ms = t.time_ms;
+    s.invoke_start_ms = t.invoke_start_ms;
+    s.latency_ms = std::chrono::duration<float, std::milli>(now - started).count();
+    if (t.invoke != metrics::InvokeKind::kNone) {
+      s.integration_ms = std::chrono::duration<float, std::milli>(now - t.invoke_started).count();
+    }
+    s.duration_ms = static_cast<float>(t.duration_ms);
+    s.version = t.version;
+    s.status = static_cast<uint16_t>(res.result_int());
+    s.invoke = t.invoke;
+    worker.samples->Push(s);
+  }
+
   asio::awaitable<Response> Handle(Request& req, const std::string& peer, Worker& worker) {
+    const auto started = std::chrono::steady_clock::now();
     std::string_view target = req.target();
     std::string_view path = target, query;
     if (auto q = target.find('?'); q != std::string_view::npos) {
@@ -328,6 +405,15 @@ class Server final : public GatewayServer {
     const int integration_ms = rest ? settings_.rest_timeout_ms : settings_.http_api_timeout_ms;
     const runtime::VersionKey key{fn.function_name, version};
 
+    Trace trace;
+    if (worker.samples != nullptr) {
+      trace.labels = LabelsFor(worker, table, route, info.api_id);
+      trace.version = version;
+      trace.time_ms = preq.request_time_ms;
+      trace.invoke_start_ms = ToEpochMillis(clock_.Now());
+      trace.invoke_started = std::chrono::steady_clock::now();
+    }
+
     Response res;
     if (runtime_.TakesHttp(key)) {
       // php-fpm: straight to FastCGI, no event in between.
@@ -348,6 +434,9 @@ class Server final : public GatewayServer {
                                   asio::as_tuple(asio::use_awaitable));
       std::tuple<runtime::HttpResult, bool> outcome = co_await std::move(call);
       runtime::HttpResult& result = std::get<0>(outcome);
+      // A request the integration timeout cut off still ran: counted as an invocation.
+      trace.invoke = std::get<1>(outcome) ? metrics::InvokeKind::kSuccess : KindOf(result.outcome);
+      trace.duration_ms = result.duration_ms;
       if (std::get<1>(outcome)) {
         res = JsonError(504, R"({"message": "Endpoint request timed out"})", "");
       } else if (result.outcome == runtime::InvokeOutcome::kSuccess) {
@@ -357,6 +446,7 @@ class Server final : public GatewayServer {
       }
       res.set(rest ? "x-amzn-RequestId" : "apigw-requestid", preq.request_id);
       if (settings_.version_header) res.set("X-Cutover-Version", std::to_string(version));
+      Record(worker, trace, res, started);
       co_return res;
     }
 
@@ -373,6 +463,8 @@ class Server final : public GatewayServer {
     std::tuple<runtime::InvokeResult, bool> outcome = co_await std::move(invoke);
     runtime::InvokeResult& result = std::get<0>(outcome);
     const bool timed_out = std::get<1>(outcome);
+    trace.invoke = timed_out ? metrics::InvokeKind::kSuccess : KindOf(result.outcome);
+    trace.duration_ms = result.duration_ms;
 
     if (timed_out) {
       res = JsonError(504, R"({"message": "Endpoint request timed out"})", "");
@@ -391,6 +483,7 @@ class Server final : public GatewayServer {
     }
     res.set(rest ? "x-amzn-RequestId" : "apigw-requestid", preq.request_id);
     if (settings_.version_header) res.set("X-Cutover-Version", std::to_string(version));
+    Record(worker, trace, res, started);
     co_return res;
   }
 

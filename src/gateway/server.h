@@ -21,6 +21,8 @@
 #include "router/snapshot.h"
 #include "runtime/runtime_service.h"
 
+#include "metrics/recorder.h"
+
 namespace cutover::gateway {
 
 struct GatewaySettings {
@@ -33,6 +35,9 @@ struct GatewaySettings {
   int http_api_timeout_ms = 30'000;          // HTTP API integration timeout
   int idle_timeout_ms = 60'000;              // keep-alive connections idle longer are closed
   std::string region = "us-east-1";
+  // Where each worker records its requests' samples (shard i for contexts[i]); null: no metrics.
+  // REQUIRES: at least as many shards as contexts; outlives the server.
+  metrics::Recorder* recorder = nullptr;
 };
 
 class GatewayServer {

@@ -28,6 +28,7 @@ enum class ApiKind { kRest, kHttpApi };
 struct FunctionTarget {
   std::string service;         // "bref-canary-demo"
   std::string stage;           // "dev"
+  std::string api_name;        // REST ApiName: provider.apiName or "${stage}-${service}"
   std::string function_key;    // "website"
   std::string function_name;   // deployed name, "bref-canary-demo-dev-website"
   std::string qualifier;       // alias name ("Live") or the version number as text

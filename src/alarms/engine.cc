@@ -1,0 +1,217 @@
+#include "alarms/engine.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/sha256.h"
+
+namespace cutover::alarms {
+namespace {
+
+constexpr char kInitialReason[] = "Unchecked: Initial alarm creation";
+
+int64_t FloorTo(int64_t t, int64_t step) {
+  int64_t q = t / step;
+  if (t % step != 0 && t < 0) --q;
+  return q * step;
+}
+
+std::string MetricText(const metrics::MetricKey& key) { return key.ToString(); }
+
+}  // namespace
+
+AlarmEngine::AlarmEngine(metrics::MetricsStore& metrics, store::StateStore& store,
+                         const Clock& clock)
+    : metrics_(metrics), store_(store), clock_(clock) {}
+
+std::string AlarmEngine::DefinitionHash(const AlarmSpec& spec) {
+  std::string text =
+      fmt::format("p={};n={};m={};t={};c={};x={};low={};u={};", spec.period_seconds,
+                  spec.evaluation_periods, spec.datapoints_to_alarm, spec.threshold,
+                  ComparisonName(spec.comparison), TreatMissingDataName(spec.treat_missing_data),
+                  spec.evaluate_low_sample_count_percentile, spec.unit.value_or(""));
+  if (spec.metric)
+    text += fmt::format("metric={};stat={};", MetricText(*spec.metric),
+                        metrics::ToString(spec.statistic));
+  for (const MetricDataQuery& q : spec.metrics) {
+    text += fmt::format("q={}:{}:", q.id, q.return_data);
+    if (q.metric_stat) {
+      text += fmt::format("{}:{}:{};", MetricText(q.metric_stat->metric),
+                          q.metric_stat->period_seconds, metrics::ToString(q.metric_stat->stat));
+    }
+    if (q.expression) text += q.expression->text() + ";";
+  }
+  return Sha256Hex(text);
+}
+
+void AlarmEngine::SetServiceAlarms(const std::string& service, const std::string& stage,
+                                   std::vector<AlarmSpec> alarms) {
+  const int64_t now_ms = ToEpochMillis(clock_.Now());
+  const int64_t now_s = metrics::SecondOf(now_ms);
+  std::map<std::string, AlarmSpec> incoming;
+  for (AlarmSpec& spec : alarms) {
+    std::string name = spec.alarm_name;
+    incoming.emplace(std::move(name), std::move(spec));
+  }
+  // Alarms of this service that are gone.
+  for (auto it = alarms_.begin(); it != alarms_.end();) {
+    if (it->second.service == service && it->second.stage == stage && !incoming.count(it->first)) {
+      Status st =
+          store_.Write([&](store::StoreTxn& txn) { return txn.DeleteAlarmState(it->first); });
+      if (!st.ok()) spdlog::warn("alarm {}: cannot forget its state: {}", it->first, st.ToString());
+      next_eval_s_.erase(it->first);
+      definition_.erase(it->first);
+      it = alarms_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& [name, spec] : incoming) {
+    const std::string hash = DefinitionHash(spec);
+    auto existing = alarms_.find(name);
+    if (existing != alarms_.end() && definition_[name] == hash) {
+      existing->second.spec = std::move(spec);  // description, actions: no new state
+      continue;
+    }
+    AlarmView view;
+    view.spec = std::move(spec);
+    view.service = service;
+    view.stage = stage;
+    view.reason = kInitialReason;
+    view.updated_ms = now_ms;
+    std::optional<store::AlarmStateRecord> stored;
+    Status st = store_.Read([&](store::StoreTxn& txn) -> Status {
+      CUTOVER_ASSIGN_OR_RETURN(stored, txn.GetAlarmState(name));
+      return Status::Ok();
+    });
+    if (!st.ok()) spdlog::warn("alarm {}: cannot read its state: {}", name, st.ToString());
+    if (stored && stored->definition_sha256 == hash) {
+      if (auto state = ParseAlarmState(stored->state); state.ok()) {
+        view.state = *state;
+        view.reason = stored->reason;
+        view.reason_data = stored->reason_data;
+        view.updated_ms = stored->updated_ms;
+      }
+    } else {
+      st = store_.Write([&](store::StoreTxn& txn) {
+        return txn.PutAlarmState(store::AlarmStateRecord{
+            name, std::string(AlarmStateName(view.state)), view.reason, "", now_ms, hash});
+      });
+      if (!st.ok()) spdlog::warn("alarm {}: cannot store its state: {}", name, st.ToString());
+    }
+    const int64_t interval = EvaluationInterval(view.spec.period_seconds).count();
+    next_eval_s_[name] = FloorTo(now_s, interval) + interval;
+    definition_[name] = hash;
+    alarms_[name] = std::move(view);
+  }
+}
+
+void AlarmEngine::Tick() {
+  const int64_t now_s = metrics::SecondOf(ToEpochMillis(clock_.Now()));
+  for (auto& [name, view] : alarms_) {
+    int64_t& next = next_eval_s_[name];
+    if (now_s < next) continue;
+    const int64_t interval = EvaluationInterval(view.spec.period_seconds).count();
+    const int64_t eval_time = FloorTo(now_s, interval);
+    Evaluate(view, eval_time);
+    next = eval_time + interval;
+  }
+}
+
+Status AlarmEngine::EvaluateNow(const std::string& alarm_name) {
+  auto it = alarms_.find(alarm_name);
+  if (it == alarms_.end()) return NotFound(fmt::format("no alarm named {}", alarm_name));
+  const int64_t now_s = metrics::SecondOf(ToEpochMillis(clock_.Now()));
+  const int64_t interval = EvaluationInterval(it->second.spec.period_seconds).count();
+  Evaluate(it->second, FloorTo(now_s, interval));
+  return Status::Ok();
+}
+
+const AlarmView* AlarmEngine::Find(const std::string& alarm_name) const {
+  auto it = alarms_.find(alarm_name);
+  return it == alarms_.end() ? nullptr : &it->second;
+}
+
+Result<std::vector<store::AlarmHistoryRecord>> AlarmEngine::History(const std::string& alarm_name,
+                                                                    size_t limit) const {
+  std::vector<store::AlarmHistoryRecord> out;
+  Status st = store_.Read([&](store::StoreTxn& txn) -> Status {
+    CUTOVER_ASSIGN_OR_RETURN(out, txn.ListAlarmHistory(alarm_name, limit));
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+std::optional<double> AlarmEngine::ValueOf(const metrics::MetricKey& key,
+                                           const metrics::Statistic& statistic, int64_t start_s,
+                                           int64_t end_s, uint64_t* samples) const {
+  const metrics::Series* series = metrics_.Find(key);
+  if (series == nullptr) return std::nullopt;
+  metrics::Datapoint dp = series->Compute(statistic, start_s, end_s);
+  if (samples) *samples = dp.sample_count;
+  return dp.value;
+}
+
+std::vector<Datapoint> AlarmEngine::BuildRange(const AlarmSpec& spec, int64_t eval_time_s) const {
+  const int64_t period = spec.period_seconds;
+  const int length = EvaluationRangeLength(spec.period_seconds, spec.evaluation_periods);
+  std::vector<Datapoint> range;
+  range.reserve(length);
+  for (int i = 0; i < length; ++i) {
+    const int64_t start = eval_time_s - (length - i) * period;
+    Datapoint dp;
+    dp.timestamp = FromEpochMillis(start * 1000);
+    if (spec.metric) {
+      uint64_t samples = 0;
+      dp.value = ValueOf(*spec.metric, spec.statistic, start, start + period, &samples);
+      if (dp.value) dp.sample_count = static_cast<double>(samples);
+    } else if (!spec.metrics.empty()) {
+      Expression::Values values;
+      for (const MetricDataQuery& q : spec.metrics) {
+        if (!q.metric_stat) continue;
+        values[q.id] =
+            ValueOf(q.metric_stat->metric, q.metric_stat->stat, start, start + period, nullptr);
+      }
+      dp.value = EvaluateMetricsAt(spec, values);
+    }
+    range.push_back(dp);
+  }
+  return range;
+}
+
+void AlarmEngine::Evaluate(AlarmView& view, int64_t eval_time_s) {
+  EvaluationParams params = MakeEvaluationParams(view.spec);
+  params.now = FromEpochMillis(eval_time_s * 1000);
+  std::vector<Datapoint> range = BuildRange(view.spec, eval_time_s);
+  Evaluation ev = alarms::Evaluate(params, range, view.state);
+  view.last_range = std::move(range);
+  view.evaluated_ms = eval_time_s * 1000;
+  if (!ev.changed) return;
+  const AlarmState old_state = view.state;
+  view.state = ev.state;
+  view.reason = ev.reason;
+  view.reason_data = ReasonDataJson(ev, params);
+  view.updated_ms = ToEpochMillis(clock_.Now());
+  spdlog::info("alarm {}: {} -> {}: {}", view.spec.alarm_name, AlarmStateName(old_state),
+               AlarmStateName(view.state), view.reason);
+  Persist(view, old_state);
+}
+
+void AlarmEngine::Persist(const AlarmView& view, AlarmState old_state) {
+  const std::string& name = view.spec.alarm_name;
+  Status st = store_.Write([&](store::StoreTxn& txn) -> Status {
+    CUTOVER_RETURN_IF_ERROR(txn.PutAlarmState(
+        store::AlarmStateRecord{name, std::string(AlarmStateName(view.state)), view.reason,
+                                view.reason_data, view.updated_ms, definition_[name]}));
+    return txn.AppendAlarmHistory(store::AlarmHistoryRecord{
+        name, view.updated_ms, std::string(AlarmStateName(old_state)),
+        std::string(AlarmStateName(view.state)), view.reason, view.reason_data});
+  });
+  if (!st.ok()) {
+    spdlog::error("alarm {}: its transition to {} could not be stored: {}", name,
+                  AlarmStateName(view.state), st.ToString());
+  }
+}
+
+}  // namespace cutover::alarms

@@ -1,0 +1,86 @@
+// AlarmEngine: the alarms of every deployed service, evaluated on the control loop against the
+// MetricsStore the way CloudWatch evaluates them, with their states and transitions persisted.
+//
+// Cadence (EvaluationInterval): every alarm is evaluated at the multiples of its interval on the
+// daemon's clock — each minute for periods of 60 s and more (a sliding window whose newest period
+// ends at the evaluation time), every 10 s for 10/20/30 s periods, every second for the 1 s
+// extension. An evaluation reads EvaluationRangeLength periods ending at that time, computes the
+// statistic (or the metric-math expression) for each, and hands them to Evaluate().
+//
+// State: a new alarm starts in INSUFFICIENT_DATA ("Unchecked: Initial alarm creation") unless the
+// store holds a state computed for the same definition (a restarted daemon resumes it). Each
+// transition is one store transaction: the new state and a history entry with CloudWatch's reason
+// and StateReasonData. A redeploy that changes an alarm's definition starts it over.
+//
+// Thread-safety: control loop only.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "alarms/alarm_spec.h"
+#include "alarms/evaluator.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "metrics/series_store.h"
+#include "store/state_store.h"
+
+namespace cutover::alarms {
+
+struct AlarmView {
+  AlarmSpec spec;
+  std::string service;
+  std::string stage;
+  AlarmState state = AlarmState::kInsufficientData;
+  std::string reason;
+  std::string reason_data;   // StateReasonData JSON of the last transition
+  int64_t updated_ms = 0;    // last transition
+  int64_t evaluated_ms = 0;  // last evaluation (0: never)
+  // The datapoints of the last evaluation's range, oldest first (for `cutover alarms` and charts).
+  std::vector<Datapoint> last_range;
+};
+
+class AlarmEngine {
+ public:
+  AlarmEngine(metrics::MetricsStore& metrics, store::StateStore& store, const Clock& clock);
+
+  // Replaces the alarms of one service and stage. Alarms whose definition did not change keep
+  // their state; new or changed ones start in INSUFFICIENT_DATA (or resume a stored state of the
+  // same definition). Store errors are logged; evaluation goes on in memory.
+  void SetServiceAlarms(const std::string& service, const std::string& stage,
+                        std::vector<AlarmSpec> alarms);
+
+  // Evaluates every alarm whose evaluation time has come.
+  void Tick();
+  // Evaluates one alarm now, at the latest evaluation time its cadence allows (tests, the CLI).
+  Status EvaluateNow(const std::string& alarm_name);
+
+  const std::map<std::string, AlarmView>& alarms() const { return alarms_; }
+  const AlarmView* Find(const std::string& alarm_name) const;
+  // The alarm's transitions, newest first, from the store.
+  Result<std::vector<store::AlarmHistoryRecord>> History(const std::string& alarm_name,
+                                                         size_t limit) const;
+
+  // A hash of everything that decides an alarm's state (not its description or actions).
+  static std::string DefinitionHash(const AlarmSpec& spec);
+
+ private:
+  struct Entry;
+  void Evaluate(AlarmView& view, int64_t eval_time_s);
+  std::vector<Datapoint> BuildRange(const AlarmSpec& spec, int64_t eval_time_s) const;
+  std::optional<double> ValueOf(const metrics::MetricKey& key, const metrics::Statistic& statistic,
+                                int64_t start_s, int64_t end_s, uint64_t* samples) const;
+  void Persist(const AlarmView& view, AlarmState old_state);
+
+  metrics::MetricsStore& metrics_;
+  store::StateStore& store_;
+  const Clock& clock_;
+  std::map<std::string, AlarmView> alarms_;        // by AlarmName
+  std::map<std::string, int64_t> next_eval_s_;     // by AlarmName: the next evaluation time
+  std::map<std::string, std::string> definition_;  // by AlarmName: DefinitionHash
+};
+
+}  // namespace cutover::alarms

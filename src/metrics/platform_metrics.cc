@@ -1,0 +1,106 @@
+#include "metrics/platform_metrics.h"
+
+#include <string>
+
+namespace cutover::metrics {
+namespace {
+
+constexpr char kApiGateway[] = "AWS/ApiGateway";
+constexpr char kLambda[] = "AWS/Lambda";
+
+}  // namespace
+
+PlatformMetrics::Targets& PlatformMetrics::TargetsFor(const RouteLabels* route, uint32_t version) {
+  auto [it, inserted] = targets_.try_emplace(CounterKey{route, version});
+  Targets& t = it->second;
+  if (!inserted) return t;
+
+  // API Gateway: the three dimension sets of the API kind.
+  std::vector<Dimensions> api_sets;
+  if (route->rest) {
+    api_sets = {{{"ApiName", route->api_name}},
+                {{"ApiName", route->api_name}, {"Stage", route->stage}},
+                {{"ApiName", route->api_name},
+                 {"Method", route->method},
+                 {"Resource", route->resource},
+                 {"Stage", route->stage}}};
+  } else {
+    api_sets = {{{"ApiId", route->api_id}},
+                {{"ApiId", route->api_id}, {"Stage", route->stage}},
+                {{"ApiId", route->api_id},
+                 {"Route", route->method + " " + route->resource},
+                 {"Stage", route->stage}}};
+  }
+  const std::string client = route->rest ? "4XXError" : "4xx";
+  const std::string server = route->rest ? "5XXError" : "5xx";
+  for (const Dimensions& dims : api_sets) {
+    auto series = [&](const char* name) {
+      return &store_.GetOrCreate(MakeKey(kApiGateway, name, dims));
+    };
+    t.count.push_back(series("Count"));
+    t.client_errors.push_back(series(client.c_str()));
+    t.server_errors.push_back(series(server.c_str()));
+    t.latency.push_back(series("Latency"));
+    t.integration.push_back(series("IntegrationLatency"));
+  }
+
+  // Lambda: only when a version ran (or was throttled).
+  if (version != 0) {
+    const std::string& fn = route->function_name;
+    const std::string version_text = std::to_string(version);
+    std::vector<Dimensions> fn_sets = {{{"FunctionName", fn}}};
+    if (route->alias.empty()) {
+      fn_sets.push_back({{"FunctionName", fn}, {"Resource", fn + ":" + version_text}});
+    } else {
+      fn_sets.push_back({{"FunctionName", fn}, {"Resource", fn + ":" + route->alias}});
+      fn_sets.push_back({{"ExecutedVersion", version_text},
+                         {"FunctionName", fn},
+                         {"Resource", fn + ":" + route->alias}});
+    }
+    for (const Dimensions& dims : fn_sets) {
+      auto series = [&](const char* name) {
+        return &store_.GetOrCreate(MakeKey(kLambda, name, dims));
+      };
+      t.invocations.push_back(series("Invocations"));
+      t.errors.push_back(series("Errors"));
+      t.throttles.push_back(series("Throttles"));
+      t.duration.push_back(series("Duration"));
+    }
+  }
+  return t;
+}
+
+void PlatformMetrics::Ingest(const RequestSample& s) {
+  if (s.route == nullptr) return;
+  ++samples_;
+  Targets& t = TargetsFor(s.route, s.version);
+  const int64_t second = SecondOf(s.time_ms);
+  const double client_error = s.status >= 400 && s.status < 500 ? 1 : 0;
+  const double server_error = s.status >= 500 && s.status < 600 ? 1 : 0;
+  const bool invoked = s.invoke != InvokeKind::kNone;
+  for (Series* x : t.count) x->Add(second, 1);
+  for (Series* x : t.client_errors) x->Add(second, client_error);
+  for (Series* x : t.server_errors) x->Add(second, server_error);
+  for (Series* x : t.latency) x->Add(second, s.latency_ms);
+  if (invoked) {
+    for (Series* x : t.integration) x->Add(second, s.integration_ms);
+  }
+  if (invoked && s.version != 0) {
+    const int64_t at = SecondOf(s.invoke_start_ms);
+    const bool throttled = s.invoke == InvokeKind::kThrottled;
+    if (!throttled) {
+      for (Series* x : t.invocations) x->Add(at, 1);
+      for (Series* x : t.errors) x->Add(at, s.invoke == InvokeKind::kError ? 1 : 0);
+      for (Series* x : t.duration) x->Add(at, s.duration_ms);
+    }
+    for (Series* x : t.throttles) x->Add(at, throttled ? 1 : 0);
+  }
+
+  RouteCounters& c = counters_[CounterKey{s.route, s.version}];
+  c.requests_by_class[s.status >= 100 && s.status < 600 ? s.status / 100 : 0]++;
+  if (s.invoke == InvokeKind::kError) c.invocation_errors++;
+  if (s.invoke == InvokeKind::kThrottled) c.throttles++;
+  c.latency_sum_ms += s.latency_ms;
+}
+
+}  // namespace cutover::metrics

@@ -1,0 +1,186 @@
+#include "metrics/series_store.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace cutover::metrics {
+namespace {
+
+// SampleCount, Sum, Average, Minimum and Maximum need only the per-second summaries.
+bool IsBasic(const Statistic& statistic) { return !NeedsDistribution(statistic); }
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+size_t RingIndex(int64_t at, size_t size) {
+  int64_t m = at % static_cast<int64_t>(size);
+  return static_cast<size_t>(m < 0 ? m + static_cast<int64_t>(size) : m);
+}
+
+void AddToAggregate(Aggregate& a, double value, uint64_t count) {
+  a.Add(value, count);
+}
+
+}  // namespace
+
+std::string MetricKey::ToString() const {
+  std::string dims_text;
+  for (const auto& [n, v] : dims) {
+    if (!dims_text.empty()) dims_text += ',';
+    dims_text += n + "=" + v;
+  }
+  return fmt::format("{} {} {{{}}}", ns, name, dims_text);
+}
+
+MetricKey MakeKey(std::string ns, std::string name, Dimensions dims) {
+  std::sort(dims.begin(), dims.end());
+  return MetricKey{std::move(ns), std::move(name), std::move(dims)};
+}
+
+void Series::Add(int64_t second, double value, uint64_t count) {
+  if (count == 0) return;
+  if (summaries_.empty()) {
+    summaries_.resize(kSummarySeconds);
+    seconds_.resize(kFullSeconds);
+    minutes_.resize(kFullMinutes);
+  }
+  last_second_ = std::max(last_second_, second);
+
+  Summary& s = summaries_[RingIndex(second, summaries_.size())];
+  if (s.second != second) s = Summary{second, 0, 0, value, value};
+  s.count += count;
+  s.sum += value * static_cast<double>(count);
+  s.min = std::min(s.min, value);
+  s.max = std::max(s.max, value);
+
+  Full& f = seconds_[RingIndex(second, seconds_.size())];
+  if (f.at != second) {
+    f.at = second;
+    f.aggregate = Aggregate{};
+  }
+  AddToAggregate(f.aggregate, value, count);
+
+  const int64_t minute = FloorDiv(second, 60);
+  Full& m = minutes_[RingIndex(minute, minutes_.size())];
+  if (m.at != minute) {
+    m.at = minute;
+    m.aggregate = Aggregate{};
+  }
+  AddToAggregate(m.aggregate, value, count);
+}
+
+Datapoint Series::Compute(const Statistic& statistic, int64_t start_s, int64_t end_s) const {
+  Datapoint dp;
+  dp.timestamp_ms = start_s * 1000;
+  if (summaries_.empty() || end_s <= start_s) return dp;
+  const int64_t newest = last_second_;
+  // Nothing newer than the window can be answered: seconds past the newest sample are empty.
+  if (IsBasic(statistic)) {
+    const int64_t oldest = newest - static_cast<int64_t>(summaries_.size()) + 1;
+    Aggregate total;
+    bool any = false;
+    for (int64_t t = std::max(start_s, oldest); t < end_s && t <= newest; ++t) {
+      const Summary& s = summaries_[RingIndex(t, summaries_.size())];
+      if (s.second != t || s.count == 0) continue;
+      if (!any) {
+        total.min = s.min;
+        total.max = s.max;
+        any = true;
+      }
+      total.count += s.count;
+      total.sum += s.sum;
+      total.min = std::min(total.min, s.min);
+      total.max = std::max(total.max, s.max);
+    }
+    dp.sample_count = total.count;
+    if (any) dp.value = metrics::Compute(statistic, total);
+    return dp;
+  }
+
+  Aggregate total;
+  const int64_t oldest_second = newest - static_cast<int64_t>(seconds_.size()) + 1;
+  if (start_s >= oldest_second) {
+    for (int64_t t = start_s; t < end_s && t <= newest; ++t) {
+      const Full& f = seconds_[RingIndex(t, seconds_.size())];
+      if (f.at == t) total.Merge(f.aggregate);
+    }
+  } else if (start_s % 60 == 0 && end_s % 60 == 0) {
+    const int64_t newest_minute = FloorDiv(newest, 60);
+    const int64_t oldest_minute = newest_minute - static_cast<int64_t>(minutes_.size()) + 1;
+    for (int64_t m = std::max(start_s / 60, oldest_minute); m < end_s / 60 && m <= newest_minute;
+         ++m) {
+      const Full& f = minutes_[RingIndex(m, minutes_.size())];
+      if (f.at == m) total.Merge(f.aggregate);
+    }
+  } else {
+    return dp;  // finer than a minute and older than the per-second sketches: unavailable
+  }
+  dp.sample_count = total.count;
+  if (total.count > 0) dp.value = metrics::Compute(statistic, total);
+  return dp;
+}
+
+size_t Series::MemoryBytes() const {
+  size_t bytes = sizeof(*this) + summaries_.capacity() * sizeof(Summary) +
+                 (seconds_.capacity() + minutes_.capacity()) * sizeof(Full);
+  for (const Full& f : seconds_) bytes += f.aggregate.sketch.MemoryBytes();
+  for (const Full& f : minutes_) bytes += f.aggregate.sketch.MemoryBytes();
+  return bytes;
+}
+
+void MetricsStore::Add(const MetricKey& key, int64_t time_ms, double value, uint64_t count) {
+  Series* series;
+  if (last_key_ != nullptr && *last_key_ == key) {
+    series = last_series_;
+  } else {
+    auto it = series_.find(key);
+    if (it == series_.end()) it = series_.emplace(key, std::make_unique<Series>()).first;
+    series = it->second.get();
+    last_key_ = &it->first;
+    last_series_ = series;
+  }
+  series->Add(SecondOf(time_ms), value, count);
+}
+
+Series& MetricsStore::GetOrCreate(const MetricKey& key) {
+  auto it = series_.find(key);
+  if (it == series_.end()) it = series_.emplace(key, std::make_unique<Series>()).first;
+  return *it->second;
+}
+
+const Series* MetricsStore::Find(const MetricKey& key) const {
+  auto it = series_.find(key);
+  return it == series_.end() ? nullptr : it->second.get();
+}
+
+std::vector<Datapoint> MetricsStore::Query(const MetricKey& key, const Statistic& statistic,
+                                           int64_t start_ms, int64_t end_ms, int period_s) const {
+  std::vector<Datapoint> out;
+  if (period_s <= 0 || end_ms <= start_ms) return out;
+  const int64_t start_s = FloorDiv(SecondOf(start_ms), period_s) * period_s;
+  const int64_t end_s = SecondOf(end_ms + 999);
+  const Series* series = Find(key);
+  for (int64_t t = start_s; t < end_s; t += period_s) {
+    if (series == nullptr) {
+      out.push_back(Datapoint{t * 1000, std::nullopt, 0});
+    } else {
+      out.push_back(series->Compute(statistic, t, t + period_s));
+    }
+  }
+  return out;
+}
+
+std::vector<MetricKey> MetricsStore::Keys() const {
+  std::vector<MetricKey> keys;
+  keys.reserve(series_.size());
+  for (const auto& [k, s] : series_) keys.push_back(k);
+  return keys;
+}
+
+size_t MetricsStore::MemoryBytes() const {
+  size_t bytes = 0;
+  for (const auto& [k, s] : series_) bytes += s->MemoryBytes();
+  return bytes;
+}
+
+}  // namespace cutover::metrics

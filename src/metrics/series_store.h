@@ -1,0 +1,109 @@
+// MetricsStore: the in-memory time series behind alarms, `cutover metrics` and the dashboard.
+//
+// A metric is CloudWatch's: namespace, name and one exact set of dimensions (each combination is a
+// metric of its own; nothing is aggregated across dimensions at query time). Time is the daemon's
+// clock in whole seconds, so `--time-scale` compresses buckets with everything else.
+//
+// Per series, in three rings indexed by time:
+//   * a summary (count, sum, min, max) per second for the last 3 h 10 min: every basic statistic
+//     (SampleCount, Sum, Average, Minimum, Maximum) at any period over that window;
+//   * a full aggregate (summary + quantile sketch) per second for the last 15 minutes, and
+//   * one per minute for the last 3 h 10 min: percentile-based statistics (pNN, TM, WM, PR, TC,
+//     TS, IQM) at periods that are multiples of 60 s over 3 h, and at any period over 15 min.
+// Memory bound per series: 11,400 × 32 B of summaries (365 KB) plus 1,090 sketches, each capped by
+// the sketch's own bound (metrics/sketch.h); a series whose values are 0/1 keeps tiny sketches.
+// Rings are allocated on a series' first sample, so a daemon without traffic holds none.
+//
+// Thread-safety: not thread-safe. The control loop owns it (the admin API runs there too).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "metrics/statistic.h"
+
+namespace cutover::metrics {
+
+using Dimensions = std::vector<std::pair<std::string, std::string>>;
+
+struct MetricKey {
+  std::string ns;    // "AWS/ApiGateway"
+  std::string name;  // "5XXError"
+  Dimensions dims;   // sorted by name
+
+  auto operator<=>(const MetricKey&) const = default;
+  bool operator==(const MetricKey&) const = default;
+  // "AWS/ApiGateway 5XXError {ApiName=dev-svc,Stage=dev}"
+  std::string ToString() const;
+};
+
+// Sorts the dimensions (CloudWatch treats them as a set).
+MetricKey MakeKey(std::string ns, std::string name, Dimensions dims);
+
+struct Datapoint {
+  int64_t timestamp_ms = 0;     // period start
+  std::optional<double> value;  // nullopt: no data in the period (or the statistic is unavailable)
+  uint64_t sample_count = 0;
+};
+
+class Series {
+ public:
+  static constexpr int64_t kSummarySeconds = 3 * 3600 + 600;
+  static constexpr int64_t kFullSeconds = 15 * 60;
+  static constexpr int64_t kFullMinutes = kSummarySeconds / 60;
+
+  void Add(int64_t second, double value, uint64_t count = 1);
+  // The statistic over [start, end) seconds, nullopt when there is no data (or, for
+  // distribution statistics, when the range is older than the rings that can answer it).
+  Datapoint Compute(const Statistic& statistic, int64_t start_s, int64_t end_s) const;
+  int64_t last_second() const { return last_second_; }
+  size_t MemoryBytes() const;
+
+ private:
+  struct Summary {
+    int64_t second = INT64_MIN;  // which second the slot holds
+    uint64_t count = 0;
+    double sum = 0, min = 0, max = 0;
+  };
+  struct Full {
+    int64_t at = INT64_MIN;  // second (per-second ring) or minute (per-minute ring)
+    Aggregate aggregate;
+  };
+
+  std::vector<Summary> summaries_;
+  std::vector<Full> seconds_;
+  std::vector<Full> minutes_;
+  int64_t last_second_ = INT64_MIN;
+};
+
+class MetricsStore {
+ public:
+  void Add(const MetricKey& key, int64_t time_ms, double value, uint64_t count = 1);
+  // The series of `key`, created empty when new. The reference stays valid for the store's life.
+  Series& GetOrCreate(const MetricKey& key);
+  const Series* Find(const MetricKey& key) const;
+  // One datapoint per period in [start_ms, end_ms), start aligned down to the period.
+  std::vector<Datapoint> Query(const MetricKey& key, const Statistic& statistic, int64_t start_ms,
+                               int64_t end_ms, int period_s) const;
+  std::vector<MetricKey> Keys() const;
+  size_t series_count() const { return series_.size(); }
+  size_t MemoryBytes() const;
+
+ private:
+  std::map<MetricKey, std::unique_ptr<Series>> series_;
+  // The last series added to: consecutive samples of one request hit few keys repeatedly.
+  const MetricKey* last_key_ = nullptr;
+  Series* last_series_ = nullptr;
+};
+
+// Whole seconds since the epoch, rounding down (negative times too).
+inline int64_t SecondOf(int64_t time_ms) {
+  return time_ms >= 0 ? time_ms / 1000 : -((-time_ms + 999) / 1000);
+}
+
+}  // namespace cutover::metrics

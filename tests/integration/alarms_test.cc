@@ -1,0 +1,138 @@
+// Metrics and alarms through the real daemon on a scaled clock (--time-scale 60: a minute per
+// second): the seed's ApiGateway5XXErrorAlarm goes to ALARM when its function answers 500s, back to
+// OK when a fixed version answers, keeps its state across a SIGKILL restart, and shows up in
+// /v1/metrics, /metrics and `cutover alarms`.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <thread>
+
+#include "harness.h"
+
+namespace cutover::testing {
+namespace {
+
+namespace json = boost::json;
+
+constexpr char kAlarm[] = "bref-canary-deployments-demo-dev-ApiGateway5XXErrorAlarm";
+
+template <typename F>
+bool WaitFor(F condition, std::chrono::seconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition
+  }
+  return true;
+}
+
+json::object AlarmOf(Daemon& d) {
+  HttpResult r = d.Admin("GET", std::string("/v1/alarms/") + kAlarm);
+  EXPECT_EQ(r.status, 200) << r.body;
+  boost::system::error_code ec;
+  json::value v = json::parse(r.body, ec);
+  return !ec && v.is_object() ? v.as_object() : json::object();
+}
+
+std::string StateOf(Daemon& d) {
+  json::object a = AlarmOf(d);
+  return a.contains("state") ? std::string(a["state"].as_string()) : "";
+}
+
+// A copy of examples/seed, with the FAULTY switch when `faulty`.
+fs::path SeedCopy(const fs::path& dir, bool faulty) {
+  fs::create_directories(dir);
+  fs::copy(SourceDir() / "examples/seed", dir,
+           fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  if (faulty) std::ofstream(dir / "FAULTY") << "on\n";
+  return dir;
+}
+
+TEST(AlarmsTest, SeedAlarmFiresOnFiveHundredsRecoversAndSurvivesRestart) {
+  if (!fs::exists("/usr/sbin/php-fpm8.2")) GTEST_SKIP() << "php-fpm8.2 is not installed";
+  fs::path root = MakeTempDir("cutover-alarms");
+  auto daemon = Daemon::Start(root / "data", {"--time-scale", "60"});
+  CommandResult r = daemon->Deploy(SeedCopy(root / "faulty", true));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  // A new alarm starts in INSUFFICIENT_DATA.
+  EXPECT_EQ(StateOf(*daemon), "INSUFFICIENT_DATA");
+
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(daemon->Gateway("GET", "/checkout").status, 500);
+  // One evaluation (a scaled minute) later the alarm is in ALARM.
+  ASSERT_TRUE(WaitFor([&] { return StateOf(*daemon) == "ALARM"; }, std::chrono::seconds(30)))
+      << json::serialize(AlarmOf(*daemon));
+  json::object alarm = AlarmOf(*daemon);
+  EXPECT_NE(std::string(alarm["reason"].as_string()).find("Threshold Crossed"), std::string::npos);
+  ASSERT_FALSE(alarm["history"].as_array().empty());
+  EXPECT_EQ(alarm["history"].as_array()[0].as_object()["new_state"].as_string(), "ALARM");
+  EXPECT_NE(std::string(alarm["reason_data"].as_string()).find("\"evaluatedDatapoints\""),
+            std::string::npos);
+
+  // The metric behind it, by the API and in the Prometheus text.
+  HttpResult q = daemon->Admin(
+      "GET",
+      "/v1/metrics/query?namespace=AWS/ApiGateway&name=5XXError&dimensions=ApiName=dev-bref-"
+      "canary-deployments-demo&statistic=Sum&period=60&minutes=10");
+  ASSERT_EQ(q.status, 200) << q.body;
+  double total = 0;
+  const json::value answer = json::parse(q.body);
+  for (const auto& dp : answer.as_object().at("datapoints").as_array()) {
+    if (dp.as_object().at("value").is_number()) total += dp.as_object().at("value").to_number<double>();
+  }
+  EXPECT_EQ(total, 10);
+  HttpResult prom = daemon->Admin("GET", "/metrics");
+  EXPECT_NE(prom.body.find(std::string("cutover_alarm_state{alarm=\"") + kAlarm +
+                           "\",state=\"ALARM\"} 1"),
+            std::string::npos)
+      << prom.body;
+  EXPECT_NE(prom.body.find("status_class=\"5xx\"} 10"), std::string::npos) << prom.body;
+  CommandResult cli = RunCutover({"alarms", "--admin", daemon->admin_url()});
+  EXPECT_EQ(cli.exit_code, 0);
+  EXPECT_NE(cli.out.find("ALARM"), std::string::npos) << cli.out;
+
+  // A fixed version: its requests succeed and the alarm returns to OK.
+  r = daemon->Deploy(SeedCopy(root / "fixed", false));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (int i = 0; i < 3; ++i) daemon->Gateway("GET", "/checkout");
+        return StateOf(*daemon) == "OK";
+      },
+      std::chrono::seconds(30)))
+      << json::serialize(AlarmOf(*daemon));
+  EXPECT_EQ(AlarmOf(*daemon)["history"].as_array()[0].as_object()["old_state"].as_string(),
+            "ALARM");
+
+  // SIGKILL: the state comes back from the store, not from scratch.
+  daemon->Kill();
+  daemon = Daemon::Start(root / "data", {"--time-scale", "60"});
+  EXPECT_EQ(StateOf(*daemon), "OK");
+  daemon.reset();
+  fs::remove_all(root);
+}
+
+TEST(AlarmsTest, BadAlarmFailsTheDeployWithItsLocation) {
+  fs::path root = MakeTempDir("cutover-bad-alarm");
+  auto daemon = Daemon::Start(root / "data");
+  fs::path dir = SeedCopy(root / "svc", false);
+  {
+    std::ifstream in(dir / "serverless.yml");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto at = text.find("Period: 60");
+    ASSERT_NE(at, std::string::npos);
+    text.replace(at, 10, "Period: 45");
+    std::ofstream(dir / "serverless.yml") << text;
+  }
+  CommandResult r = daemon->Deploy(dir);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE((r.out + r.err).find("serverless.yml:"), std::string::npos) << r.out << r.err;
+  EXPECT_NE((r.out + r.err).find("Period"), std::string::npos) << r.out << r.err;
+  // Nothing was published.
+  EXPECT_EQ(daemon->Gateway("GET", "/health").status, 404);  // no routes at all
+  daemon.reset();
+  fs::remove_all(root);
+}
+
+}  // namespace
+}  // namespace cutover::testing
