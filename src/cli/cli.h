@@ -36,6 +36,7 @@ struct ServeOptions {
   std::filesystem::path data_dir;        // --data; RunCli fills in <dir>/.cutover when not given
   double time_scale = 1.0;               // --time-scale N (> 0)
   bool version_header = true;            // --no-version-header turns it off
+  bool metrics = true;                   // --no-metrics: the gateway records nothing (benchmarks)
   int workers = 0;                       // --workers, 0 = number of cores
   // --queue-per-instance: invocations that may wait per allowed instance of a version before
   // further ones are throttled (429). Lambda itself queues nothing; the default absorbs bursts.

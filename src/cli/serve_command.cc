@@ -53,6 +53,8 @@ Command AddServeCommand(CLI::App& app, const ServeFn& serve) {
       ->capture_default_str();
   sub->add_flag("!--no-version-header", options->version_header,
                 "Do not add X-Cutover-Version to gateway responses");
+  sub->add_flag("!--no-metrics", options->metrics,
+                "Record no request metrics (alarms then see no data; for measuring their cost)");
   sub->add_option("--workers", options->workers, "Gateway worker threads (0 = number of cores)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

@@ -139,7 +139,7 @@ int Serve(const cli::ServeOptions& o) {
   }
 
   gateway::GatewaySettings gs;
-  gs.recorder = &recorder;
+  gs.recorder = o.metrics ? &recorder : nullptr;
   gs.host = o.host;
   gs.port = static_cast<uint16_t>(o.port);
   gs.version_header = o.version_header;
