@@ -21,8 +21,8 @@ std::string MetricText(const metrics::MetricKey& key) { return key.ToString(); }
 }  // namespace
 
 AlarmEngine::AlarmEngine(metrics::MetricsStore& metrics, store::StateStore& store,
-                         const Clock& clock)
-    : metrics_(metrics), store_(store), clock_(clock) {}
+                         const Clock& clock, ActionDispatcher* actions)
+    : metrics_(metrics), store_(store), clock_(clock), actions_(actions) {}
 
 std::string AlarmEngine::DefinitionHash(const AlarmSpec& spec) {
   std::string text =
@@ -132,6 +132,10 @@ const AlarmView* AlarmEngine::Find(const std::string& alarm_name) const {
   return it == alarms_.end() ? nullptr : &it->second;
 }
 
+std::vector<DeliveryRecord> AlarmEngine::Deliveries(const std::string& alarm_name) const {
+  return actions_ ? actions_->Deliveries(alarm_name) : std::vector<DeliveryRecord>{};
+}
+
 Result<std::vector<store::AlarmHistoryRecord>> AlarmEngine::History(const std::string& alarm_name,
                                                                     size_t limit) const {
   std::vector<store::AlarmHistoryRecord> out;
@@ -196,6 +200,11 @@ void AlarmEngine::Evaluate(AlarmView& view, int64_t eval_time_s) {
   spdlog::info("alarm {}: {} -> {}: {}", view.spec.alarm_name, AlarmStateName(old_state),
                AlarmStateName(view.state), view.reason);
   Persist(view, old_state);
+  // Persist, then act: the actions only enqueue, so evaluation never waits for the network.
+  if (actions_) {
+    actions_->Dispatch(view.spec, old_state, view.state, view.reason, view.reason_data,
+                       view.updated_ms);
+  }
 }
 
 void AlarmEngine::Persist(const AlarmView& view, AlarmState old_state) {

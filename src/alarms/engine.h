@@ -12,6 +12,10 @@
 // transition is one store transaction: the new state and a history entry with CloudWatch's reason
 // and StateReasonData. A redeploy that changes an alarm's definition starts it over.
 //
+// Actions: after a transition is stored, the engine hands it to the ActionDispatcher (if any),
+// which POSTs it to the http(s) actions of the new state when ActionsEnabled. Only transitions
+// dispatch: an alarm's initial INSUFFICIENT_DATA (new, changed or resumed) does not.
+//
 // Thread-safety: control loop only.
 #pragma once
 
@@ -21,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "alarms/actions.h"
 #include "alarms/alarm_spec.h"
 #include "alarms/evaluator.h"
 #include "common/clock.h"
@@ -45,7 +50,9 @@ struct AlarmView {
 
 class AlarmEngine {
  public:
-  AlarmEngine(metrics::MetricsStore& metrics, store::StateStore& store, const Clock& clock);
+  // `actions` (optional) receives every transition; it must outlive the engine.
+  AlarmEngine(metrics::MetricsStore& metrics, store::StateStore& store, const Clock& clock,
+              ActionDispatcher* actions = nullptr);
 
   // Replaces the alarms of one service and stage. Alarms whose definition did not change keep
   // their state; new or changed ones start in INSUFFICIENT_DATA (or resume a stored state of the
@@ -64,6 +71,9 @@ class AlarmEngine {
   Result<std::vector<store::AlarmHistoryRecord>> History(const std::string& alarm_name,
                                                          size_t limit) const;
 
+  // The alarm's last action deliveries, newest first (empty without a dispatcher).
+  std::vector<DeliveryRecord> Deliveries(const std::string& alarm_name) const;
+
   // A hash of everything that decides an alarm's state (not its description or actions).
   static std::string DefinitionHash(const AlarmSpec& spec);
 
@@ -78,6 +88,7 @@ class AlarmEngine {
   metrics::MetricsStore& metrics_;
   store::StateStore& store_;
   const Clock& clock_;
+  ActionDispatcher* actions_;                      // may be null
   std::map<std::string, AlarmView> alarms_;        // by AlarmName
   std::map<std::string, int64_t> next_eval_s_;     // by AlarmName: the next evaluation time
   std::map<std::string, std::string> definition_;  // by AlarmName: DefinitionHash

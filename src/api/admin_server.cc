@@ -17,6 +17,7 @@
 #include <map>
 
 #include "metrics/prometheus.h"
+#include "metrics/rollup.h"
 #include "api/errors.h"
 #include "api/http_types.h"
 #include "api/lambda_invoke.h"
@@ -662,6 +663,37 @@ class Server final : public AdminServer {
     metrics::MetricKey key = metrics::MakeKey(ns, name, std::move(dims));
     auto points = settings_.metrics->Query(key, *statistic, start_ms, end_ms,
                                            static_cast<int>(period));
+    // Older than memory (3 h): whole-minute periods come from the 1-minute rollups in the store.
+    const int64_t memory_start_ms = now_ms - 3 * 3600 * 1000;
+    if (settings_.store != nullptr && period % 60 == 0 && !points.empty() &&
+        points.front().timestamp_ms < memory_start_ms) {
+      const std::string encoded = metrics::EncodeMetricKey(key);
+      const int64_t from_minute = points.front().timestamp_ms / 60000;
+      const int64_t to_minute = std::min(end_ms, memory_start_ms) / 60000 + 1;
+      std::vector<store::MetricRollupRecord> rows;
+      Status st = settings_.store->Read([&](store::StoreTxn& txn) -> Status {
+        CUTOVER_ASSIGN_OR_RETURN(rows, txn.ListMetricRollups(encoded, from_minute, to_minute));
+        return Status::Ok();
+      });
+      if (!st.ok()) co_return ErrorResponse(st);
+      size_t next = 0;
+      for (auto& dp : points) {
+        if (dp.timestamp_ms >= memory_start_ms) break;
+        const int64_t end = dp.timestamp_ms + period * 1000;
+        std::vector<metrics::Aggregate> minutes;
+        while (next < rows.size() && rows[next].minute * 60000 < dp.timestamp_ms) ++next;
+        for (; next < rows.size() && rows[next].minute * 60000 < end; ++next) {
+          auto aggregate = metrics::DecodeAggregate(rows[next].data);
+          if (aggregate.ok()) {
+            minutes.push_back(std::move(*aggregate));
+          } else {
+            spdlog::warn("metric rollup {} minute {} unreadable: {}", key.ToString(),
+                         rows[next].minute, aggregate.status().ToString());
+          }
+        }
+        if (!minutes.empty()) dp = metrics::ComputeFromRollups(*statistic, minutes, dp.timestamp_ms);
+      }
+    }
     json::array out;
     for (const auto& dp : points) {
       json::object o;

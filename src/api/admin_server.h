@@ -22,6 +22,7 @@
 #include "alarms/engine.h"
 #include "metrics/platform_metrics.h"
 #include "metrics/series_store.h"
+#include "store/state_store.h"
 
 namespace cutover::api {
 
@@ -42,6 +43,8 @@ struct AdminSettings {
   const metrics::Recorder* recorder = nullptr;
   // Alarms (control-loop owned); null: /v1/alarms answers 404.
   alarms::AlarmEngine* alarms = nullptr;
+  // Where metric queries older than memory find their 1-minute rollups; null: memory only.
+  store::StateStore* store = nullptr;
 };
 
 class AdminServer {

@@ -1,5 +1,7 @@
 #include "daemon/serve.h"
 
+#include "daemon/rollup_writer.h"
+
 #include <fmt/core.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -13,11 +15,13 @@
 #include <fstream>
 #include <thread>
 
+#include "alarms/actions.h"
 #include "alarms/engine.h"
 #include "api/admin_server.h"
 #include "common/clock.h"
 #include "deploy/publisher.h"
 #include "gateway/server.h"
+#include "metrics/emf_inbox.h"
 #include "metrics/platform_metrics.h"
 #include "metrics/recorder.h"
 #include "metrics/series_store.h"
@@ -113,11 +117,18 @@ int Serve(const cli::ServeOptions& o) {
   }
   asio::io_context control(1);
 
+  // Custom metrics: EMF lines in function output (any I/O thread) -> the store (control tick). A
+  // scaled clock runs ahead of the wall-clock timestamps functions write: record at arrival then.
+  metrics::EmfInbox emf_inbox({.use_line_timestamps = o.time_scale == 1.0});
+
   runtime::RuntimeSettings rs;
   rs.data_dir = data_dir;
   rs.node_ric_dir = FindNodeRuntimeDir();
   rs.contexts = worker_ptrs;
   rs.clock = clock.get();
+  rs.on_function_line = [&emf_inbox](const runtime::VersionKey& key, std::string_view line) {
+    emf_inbox.Offer(key.function_name, key.version, line);
+  };
   auto runtime = runtime::CreateRuntimeService(rs);
 
   // Metrics: each gateway worker records into its own ring; the control tick drains them into the
@@ -125,7 +136,10 @@ int Serve(const cli::ServeOptions& o) {
   metrics::Recorder recorder(worker_ptrs.size());
   metrics::MetricsStore metric_store;
   metrics::PlatformMetrics platform_metrics(metric_store);
-  alarms::AlarmEngine alarm_engine(metric_store, **store, *clock);
+  RollupWriter rollups(metric_store, **store, *clock);
+  // Alarm actions: POSTs of transitions, sent asynchronously on the control loop.
+  alarms::ActionDispatcher alarm_actions(control, *clock);
+  alarms::AlarmEngine alarm_engine(metric_store, **store, *clock, &alarm_actions);
 
   router::RouteTableSnapshot routes;
   deploy::PublisherSettings ps;
@@ -181,6 +195,7 @@ int Serve(const cli::ServeOptions& o) {
   as.platform_metrics = &platform_metrics;
   as.recorder = &recorder;
   as.alarms = &alarm_engine;
+  as.store = store->get();
   auto admin = api::StartAdminServer(as, control, publisher, *runtime, *clock);
   if (!admin.ok()) {
     fmt::print(stderr, "cutover: {}\n", admin.status().message());
@@ -206,6 +221,8 @@ int Serve(const cli::ServeOptions& o) {
     tick.async_wait([&](boost::system::error_code e) {
       if (e) return;
       recorder.DrainAll([&](const metrics::RequestSample& s) { platform_metrics.Ingest(s); });
+      emf_inbox.Drain(metric_store, ToEpochMillis(clock->Now()));
+      rollups.Tick();
       alarm_engine.Tick();
       runtime->Tick();
       schedule();
@@ -230,6 +247,7 @@ int Serve(const cli::ServeOptions& o) {
     });
   }
   control.run();
+  alarm_actions.Stop();  // abandons deliveries still in flight
 
   runtime->Shutdown();
   for (auto& ctx : worker_ctx) ctx->stop();

@@ -120,6 +120,13 @@ Datapoint Series::Compute(const Statistic& statistic, int64_t start_s, int64_t e
   return dp;
 }
 
+const Aggregate* Series::MinuteAggregate(int64_t minute) const {
+  if (minutes_.empty()) return nullptr;
+  const Full& f = minutes_[RingIndex(minute, minutes_.size())];
+  if (f.at != minute || f.aggregate.count == 0) return nullptr;
+  return &f.aggregate;
+}
+
 size_t Series::MemoryBytes() const {
   size_t bytes = sizeof(*this) + summaries_.capacity() * sizeof(Summary) +
                  (seconds_.capacity() + minutes_.capacity()) * sizeof(Full);
@@ -175,6 +182,15 @@ std::vector<MetricKey> MetricsStore::Keys() const {
   keys.reserve(series_.size());
   for (const auto& [k, s] : series_) keys.push_back(k);
   return keys;
+}
+
+std::vector<std::pair<const MetricKey*, const Aggregate*>> MetricsStore::MinuteAggregates(
+    int64_t minute) const {
+  std::vector<std::pair<const MetricKey*, const Aggregate*>> out;
+  for (const auto& [k, s] : series_) {
+    if (const Aggregate* a = s->MinuteAggregate(minute)) out.emplace_back(&k, a);
+  }
+  return out;
 }
 
 size_t MetricsStore::MemoryBytes() const {

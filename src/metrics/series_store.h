@@ -62,6 +62,10 @@ class Series {
   // distribution statistics, when the range is older than the rings that can answer it).
   Datapoint Compute(const Statistic& statistic, int64_t start_s, int64_t end_s) const;
   int64_t last_second() const { return last_second_; }
+  // The per-minute ring's aggregate of `minute` (minutes since the epoch), or nullptr when the
+  // ring does not hold that minute (never written, or overwritten) or it holds no value. The
+  // pointer is valid until the next Add.
+  const Aggregate* MinuteAggregate(int64_t minute) const;
   size_t MemoryBytes() const;
 
  private:
@@ -91,6 +95,9 @@ class MetricsStore {
   std::vector<Datapoint> Query(const MetricKey& key, const Statistic& statistic, int64_t start_ms,
                                int64_t end_ms, int period_s) const;
   std::vector<MetricKey> Keys() const;
+  // Every series with data in `minute` (minutes since the epoch), by key, with its per-minute
+  // aggregate (Series::MinuteAggregate). The pointers are valid until the next Add.
+  std::vector<std::pair<const MetricKey*, const Aggregate*>> MinuteAggregates(int64_t minute) const;
   size_t series_count() const { return series_.size(); }
   size_t MemoryBytes() const;
 

@@ -52,7 +52,17 @@ void Sketch::Add(double v, uint64_t n) {
     zero_count_ += n;
     return;
   }
-  int32_t index = BucketIndex(v);
+  AddIndex(BucketIndex(v), n);
+}
+
+void Sketch::AddToBucket(int32_t index, uint64_t n) {
+  if (n == 0) return;
+  CUTOVER_CHECK(index >= -kMaxBucketIndexMagnitude && index <= kMaxBucketIndexMagnitude);
+  CUTOVER_CHECK(positive_count_ <= std::numeric_limits<uint64_t>::max() - n);
+  AddIndex(index, n);
+}
+
+void Sketch::AddIndex(int32_t index, uint64_t n) {
   const int64_t size = static_cast<int64_t>(counts_.size());
   const bool above = static_cast<int64_t>(index) - offset_ >= size;  // also true when empty
   // Below the window is fine (index clamps to offset_) once the window sits at the collapse floor

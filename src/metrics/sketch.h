@@ -85,6 +85,22 @@ class Sketch final {
     }
   }
 
+  // Exact export and import of the buckets, for persisting a sketch (metrics/rollup.h).
+  // ForEachBucketIndex calls fn(int32_t index, uint64_t count) for every non-empty bucket of
+  // positive values in ascending index order (zeros and negatives are zero_count() and
+  // negative_count()). AddToBucket adds n values to bucket `index`, exactly as Add of n values
+  // falling in that bucket would. Adding an exported sketch's buckets to an empty sketch (with
+  // Add(0, zero_count()) and Add(-1, negative_count())) gives a sketch equal to it.
+  // REQUIRES (AddToBucket): |index| <= kMaxBucketIndexMagnitude; positive count does not overflow.
+  static constexpr int32_t kMaxBucketIndexMagnitude = 80000;  // finite doubles stay within +-75000
+  template <typename Fn>
+  void ForEachBucketIndex(Fn&& fn) const {
+    for (size_t i = 0; i < counts_.size(); ++i) {
+      if (counts_[i] != 0) fn(offset_ + static_cast<int32_t>(i), counts_[i]);
+    }
+  }
+  void AddToBucket(int32_t index, uint64_t n);
+
   // Bytes held by this sketch (object + counts). <= kMaxMemoryBytes.
   size_t MemoryBytes() const;
 
@@ -104,6 +120,8 @@ class Sketch final {
   // counts below into its first bucket. After the call, indices below offset_ must be clamped to
   // offset_.
   void Cover(int32_t lo, int32_t hi);
+  // Add's body once the bucket index of a positive value is known.
+  void AddIndex(int32_t index, uint64_t n);
   // Lowest and highest index holding a non-zero count; false when there is none.
   bool DataRange(int32_t* lo, int32_t* hi) const;
   // True when the window starts where collapsing would put it for data whose highest bucket is

@@ -155,11 +155,13 @@ std::string InstalledPhpVersion(const fs::path& php_cli) {
 class FpmPool::Process final : public std::enable_shared_from_this<Process> {
  public:
   Process(asio::io_context& context, std::weak_ptr<FpmPool> pool, uint64_t generation,
-          std::shared_ptr<FunctionLog> log, fs::path socket, SteadyClock::time_point deadline)
+          std::shared_ptr<FunctionLog> log, LineHook on_line, fs::path socket,
+          SteadyClock::time_point deadline)
       : strand_(asio::make_strand(context)),
         pool_(std::move(pool)),
         generation_(generation),
         log_(std::move(log)),
+        on_line_(std::move(on_line)),
         socket_(std::move(socket)),
         deadline_(deadline),
         poll_(strand_) {}
@@ -167,10 +169,10 @@ class FpmPool::Process final : public std::enable_shared_from_this<Process> {
   void Start(LaunchedProcess process) {
     auto shared = std::make_shared<LaunchedProcess>(std::move(process));
     asio::post(strand_, [self = shared_from_this(), shared] {
-      self->stdout_pump_ =
-          std::make_shared<OutputPump>(self->strand_, std::move(shared->stdout_fd), self->log_);
-      self->stderr_pump_ =
-          std::make_shared<OutputPump>(self->strand_, std::move(shared->stderr_fd), self->log_);
+      self->stdout_pump_ = std::make_shared<OutputPump>(self->strand_, std::move(shared->stdout_fd),
+                                                        self->log_, self->on_line_);
+      self->stderr_pump_ = std::make_shared<OutputPump>(self->strand_, std::move(shared->stderr_fd),
+                                                        self->log_, self->on_line_);
       self->stdout_pump_->Start();
       self->stderr_pump_->Start();
       if (shared->exit_fd.valid()) {
@@ -227,6 +229,7 @@ class FpmPool::Process final : public std::enable_shared_from_this<Process> {
   const std::weak_ptr<FpmPool> pool_;
   const uint64_t generation_;
   const std::shared_ptr<FunctionLog> log_;
+  const LineHook on_line_;
   const fs::path socket_;
   const SteadyClock::time_point deadline_;
   asio::steady_timer poll_;
@@ -263,6 +266,7 @@ FpmPool::FpmPool(InstanceConfig config, std::shared_ptr<PoolEnvironment> env)
     : config_(std::move(config)),
       env_(std::move(env)),
       log_(FunctionLog::Open(env_->data_dir, config_.key.function_name, config_.key.version)),
+      line_hook_(env_->LineHookFor(config_.key)),
       dir_(PoolDir(env_->data_dir, config_.key)),
       socket_(dir_ / "php-fpm.sock"),
       conf_(dir_ / "php-fpm.conf"),
@@ -464,7 +468,8 @@ void FpmPool::Launch(uint64_t generation) {
     pid_ = launched->pid;
     sigkill_sent_ = false;
     process = std::make_shared<Process>(env_->PickContext(), weak_from_this(), generation, log_,
-                                        socket_, SteadyClock::now() + env_->init_timeout);
+                                        line_hook_, socket_,
+                                        SteadyClock::now() + env_->init_timeout);
     process_ = process;
     if (generation != generation_ || phase_ != Phase::kStarting || shut_down_) {
       // Shut down while launching: stop it again at once.
@@ -727,6 +732,15 @@ void FpmPool::OnFinished(uint64_t generation, const std::string& request_id,
       }
     }
     if (retired_ && in_flight_ == 0 && phase_ == Phase::kReady) StopLocked(SIGTERM, d);
+  }
+  // FCGI_STDERR lines go to the log in Run; the hook sees them before the caller gets the result,
+  // as the function wrote them: without the prefix php-fpm puts before each message.
+  if (line_hook_ && result.ok()) {
+    ForEachLine(result->stderr_output, [this](std::string_view line) {
+      constexpr std::string_view kPhpMessage = "PHP message: ";
+      if (line.starts_with(kPhpMessage)) line.remove_prefix(kPhpMessage.size());
+      line_hook_(line);
+    });
   }
   d.replies.emplace_back(std::move(done), std::move(r));
   Run(d);

@@ -23,7 +23,8 @@
 // A PHP fatal error is php-fpm's 500 response: kSuccess, as on Lambda + Bref.
 //
 // Every request writes START / END / REPORT lines, and php-fpm's FCGI_STDERR (error_log() and
-// PHP's own messages) goes to the function's log in between.
+// PHP's own messages) goes to the function's log in between; the version's line hook
+// (RuntimeSettings::on_function_line) sees those lines and php-fpm's own output.
 //
 // Thread-safety: one mutex guards the state; the public methods may be called from any thread.
 // Signals and reaping happen under the mutex; callbacks, launches and log writes after it.
@@ -142,6 +143,7 @@ class FpmPool final : public VersionPool, public std::enable_shared_from_this<Fp
   const InstanceConfig config_;
   const std::shared_ptr<PoolEnvironment> env_;
   const std::shared_ptr<FunctionLog> log_;
+  const LineHook line_hook_;  // PoolEnvironment::LineHookFor(config_.key); may be empty
   const std::filesystem::path dir_;
   const std::filesystem::path socket_;
   const std::filesystem::path conf_;

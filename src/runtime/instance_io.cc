@@ -50,10 +50,13 @@ void InstanceIo::Attach(LaunchedProcess process, TimePoint init_deadline) {
   asio::post(
       strand_, [self = shared_from_this(), process = std::move(process), init_deadline]() mutable {
         self->pid_ = process.pid;
-        self->stdout_pump_ =
-            std::make_shared<OutputPump>(self->strand_, std::move(process.stdout_fd), self->log_);
-        self->stderr_pump_ =
-            std::make_shared<OutputPump>(self->strand_, std::move(process.stderr_fd), self->log_);
+        LineHook on_line;
+        if (auto pool = self->pool_.lock()) on_line = pool->line_hook();
+        auto pump = [&](UniqueFd& fd) {
+          return std::make_shared<OutputPump>(self->strand_, std::move(fd), self->log_, on_line);
+        };
+        self->stdout_pump_ = pump(process.stdout_fd);
+        self->stderr_pump_ = pump(process.stderr_fd);
         self->stdout_pump_->Start();
         self->stderr_pump_->Start();
         if (process.exit_fd.valid()) {

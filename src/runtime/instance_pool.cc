@@ -74,7 +74,8 @@ std::shared_ptr<InstancePool> InstancePool::Create(InstanceConfig config,
 InstancePool::InstancePool(InstanceConfig config, std::shared_ptr<PoolEnvironment> env)
     : config_(std::move(config)),
       env_(std::move(env)),
-      log_(FunctionLog::Open(env_->data_dir, config_.key.function_name, config_.key.version)) {}
+      log_(FunctionLog::Open(env_->data_dir, config_.key.function_name, config_.key.version)),
+      line_hook_(env_->LineHookFor(config_.key)) {}
 
 // ---- Requests from callers ----
 

@@ -27,10 +27,12 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -58,9 +60,17 @@ struct PoolEnvironment {
   std::shared_ptr<ProcessLauncher> launcher;
   std::vector<boost::asio::io_context*> contexts;  // never empty
   std::atomic<size_t> next_context{0};
+  // RuntimeSettings::on_function_line; may be empty.
+  std::function<void(const VersionKey&, std::string_view line)> on_function_line;
 
   boost::asio::io_context& PickContext() {
     return *contexts[next_context.fetch_add(1, std::memory_order_relaxed) % contexts.size()];
+  }
+  // on_function_line bound to one version's key (a copy: it outlives nothing); empty when
+  // on_function_line is.
+  LineHook LineHookFor(const VersionKey& key) const {
+    if (!on_function_line) return {};
+    return [hook = on_function_line, key](std::string_view line) { hook(key, line); };
   }
 };
 
@@ -76,6 +86,8 @@ class InstancePool final : public VersionPool, public std::enable_shared_from_th
                                               std::shared_ptr<PoolEnvironment> env);
 
   const InstanceConfig& config() const override { return config_; }
+  // The version's line hook (PoolEnvironment::LineHookFor), for its instances' output pumps.
+  const LineHook& line_hook() const { return line_hook_; }
 
   void Invoke(Invocation invocation, InvokeCallback done) override;
   Status Prewarm(int count) override;
@@ -177,6 +189,7 @@ class InstancePool final : public VersionPool, public std::enable_shared_from_th
   const InstanceConfig config_;
   const std::shared_ptr<PoolEnvironment> env_;
   const std::shared_ptr<FunctionLog> log_;
+  const LineHook line_hook_;
 
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, Slot> slots_ CUTOVER_GUARDED_BY(mu_);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <cerrno>
 #include <cstring>
@@ -39,8 +40,18 @@ void LineSplitter::Finish(std::string& out) {
   partial_.clear();
 }
 
-OutputPump::OutputPump(Strand strand, UniqueFd fd, std::shared_ptr<FunctionLog> log)
-    : pipe_(strand, fd.release()), log_(std::move(log)) {}
+void ForEachLine(std::string_view text, const LineHook& hook) {
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    if (nl == std::string_view::npos) nl = text.size();
+    hook(text.substr(0, nl));
+    text.remove_prefix(std::min(nl + 1, text.size()));
+  }
+}
+
+OutputPump::OutputPump(Strand strand, UniqueFd fd, std::shared_ptr<FunctionLog> log,
+                       LineHook on_line)
+    : pipe_(strand, fd.release()), log_(std::move(log)), on_line_(std::move(on_line)) {}
 
 void OutputPump::Start() { Read(); }
 
@@ -78,17 +89,19 @@ void OutputPump::DrainNow() {
 void OutputPump::Consume(size_t n) {
   quiet_drains_ = 0;
   splitter_.Feed(std::string_view(buffer_.data(), n), lines_);
-  if (!lines_.empty()) {
-    log_->Append(lines_);
-    lines_.clear();
-  }
+  if (!lines_.empty()) Flush();
+}
+
+void OutputPump::Flush() {
+  log_->Append(lines_);
+  if (on_line_) ForEachLine(lines_, on_line_);
+  lines_.clear();
 }
 
 void OutputPump::Finish() {
   done_ = true;
   splitter_.Finish(lines_);
-  log_->Append(lines_);
-  lines_.clear();
+  Flush();
   boost::system::error_code ignored;
   pipe_.close(ignored);
 }

@@ -1,5 +1,6 @@
 // OutputPump: reads one of an instance's output pipes (stdout or stderr) asynchronously and appends
-// its lines to the function's log, so a chatty function never blocks on a full pipe.
+// its lines to the function's log, so a chatty function never blocks on a full pipe. An optional
+// line hook sees each line after it was appended (RuntimeSettings::on_function_line).
 //
 // LineSplitter is the pure part: bytes in, whole lines out, a line longer than the cap is split
 // into pieces of the cap's size.
@@ -12,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/strand.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -39,11 +41,18 @@ class LineSplitter {
 
 using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
 
+// Called with one line, without its '\n'.
+using LineHook = std::function<void(std::string_view line)>;
+
+// Calls `hook` for each line of `text` (whole lines, each ending with '\n'), without the '\n'.
+void ForEachLine(std::string_view text, const LineHook& hook);
+
 class OutputPump final : public std::enable_shared_from_this<OutputPump> {
  public:
   static constexpr int kQuietDrains = 16;
 
-  OutputPump(Strand strand, UniqueFd fd, std::shared_ptr<FunctionLog> log);
+  // `on_line` may be empty (no per-line work at all).
+  OutputPump(Strand strand, UniqueFd fd, std::shared_ptr<FunctionLog> log, LineHook on_line = {});
 
   // Starts reading until end of file. REQUIRES: on the strand.
   void Start();
@@ -57,9 +66,11 @@ class OutputPump final : public std::enable_shared_from_this<OutputPump> {
   void Read();
   void Consume(size_t n);
   void Finish();
+  void Flush();  // lines_ to the log and the hook
 
   boost::asio::posix::stream_descriptor pipe_;
   std::shared_ptr<FunctionLog> log_;
+  const LineHook on_line_;
   LineSplitter splitter_;
   std::array<char, 64 * 1024> buffer_;
   std::string lines_;

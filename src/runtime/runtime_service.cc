@@ -123,6 +123,7 @@ class RuntimeServiceImpl final : public RuntimeService {
       spdlog::error("runtime: PHP function runtimes cannot start: {}", st.ToString());
     }
     env_->contexts = settings.contexts;
+    env_->on_function_line = std::move(settings.on_function_line);
     if (env_->contexts.empty()) {
       // No contexts given: run the Runtime API endpoints on a context of our own.
       own_context_ = std::make_unique<boost::asio::io_context>(1);

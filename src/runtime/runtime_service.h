@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.h"
@@ -134,6 +135,13 @@ struct RuntimeSettings {
   // Idle timeouts, log stream names and log timestamps; real time if null. Function and init
   // timeouts and Lambda-Runtime-Deadline-Ms use real time: the function measures against it.
   const Clock* clock = nullptr;
+  // Optional: called with every line of a function's output that goes to its log, without the
+  // newline: an instance's stdout and stderr (php-fpm's own output included) and the
+  // FCGI_STDERR of each php-fpm request (error_log()). Lines over 256 KiB arrive in pieces, as they
+  // are logged. Called from the instances' strands and FastCGI completions, on several threads at
+  // once, never under a pool lock: it must be thread-safe and quick (it runs on the threads that
+  // serve the Runtime API and the gateway). Empty: the runtime does no work for it.
+  std::function<void(const VersionKey&, std::string_view line)> on_function_line;
 };
 
 class RuntimeService {

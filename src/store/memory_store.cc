@@ -3,14 +3,17 @@
 // Transactions are copy-on-write of the whole state: Write() copies it, runs the callback on the
 // copy and swaps the copy in only when the callback returns OK, so an error leaves nothing behind,
 // exactly like a SQLite ROLLBACK. The state is small (a few services, versions, aliases and alarms,
-// with two weeks of alarm transitions), so the copy is cheap; this store exists for tests of the
+// with two weeks of alarm transitions), so the copy is cheap (the metric rollups, which are not
+// small, are shared until a transaction writes them); this store exists for tests of the
 // modules above the store, not for production.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <atomic>
 #include <iterator>
 #include <limits>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <tuple>
@@ -33,6 +36,10 @@ struct MemoryState {
   // like alarm_history's rowid in SQLite. Copied with the rest, so a rollback rolls it back too.
   std::map<std::tuple<std::string, int64_t, uint64_t>, AlarmHistoryRecord> alarm_history;
   uint64_t next_history_sequence = 0;
+  // (metric, minute). Shared between the live state and a draft until the draft's first rollup
+  // write (MemoryTxn::MutableRollups): 15 days of rollups are not copied by every Write().
+  using Rollups = std::map<std::pair<std::string, int64_t>, std::string>;
+  std::shared_ptr<const Rollups> metric_rollups = std::make_shared<const Rollups>();
 };
 
 class MemoryTxn final : public StoreTxn {
@@ -184,14 +191,61 @@ class MemoryTxn final : public StoreTxn {
     return out;
   }
 
+  Status PutMetricRollups(const std::vector<MetricRollupRecord>& records) override {
+    CUTOVER_RETURN_IF_ERROR(CheckWritable("PutMetricRollups"));
+    for (const MetricRollupRecord& record : records) {
+      CUTOVER_RETURN_IF_ERROR(CheckMetricRollupRecord(record));
+    }
+    if (records.empty()) return Status::Ok();
+    MemoryState::Rollups& rollups = MutableRollups();
+    for (const MetricRollupRecord& record : records) {
+      rollups[{record.metric, record.minute}] = record.data;
+    }
+    return Status::Ok();
+  }
+
+  Result<std::vector<MetricRollupRecord>> ListMetricRollups(const std::string& metric,
+                                                            int64_t from_minute,
+                                                            int64_t to_minute) override {
+    std::vector<MetricRollupRecord> out;
+    if (from_minute >= to_minute) return out;
+    const MemoryState::Rollups& rollups = *state_.metric_rollups;
+    auto end = rollups.lower_bound({metric, to_minute});
+    for (auto it = rollups.lower_bound({metric, from_minute}); it != end; ++it) {
+      out.push_back(MetricRollupRecord{it->first.first, it->first.second, it->second});
+    }
+    return out;
+  }
+
+  Status DeleteMetricRollupsBefore(int64_t minute) override {
+    CUTOVER_RETURN_IF_ERROR(CheckWritable("DeleteMetricRollupsBefore"));
+    const MemoryState::Rollups& current = *state_.metric_rollups;
+    const bool any = std::any_of(current.begin(), current.end(),
+                                 [&](const auto& entry) { return entry.first.second < minute; });
+    if (!any) return Status::Ok();
+    std::erase_if(MutableRollups(), [&](const auto& entry) { return entry.first.second < minute; });
+    return Status::Ok();
+  }
+
  private:
   Status CheckWritable(std::string_view op) const {
     if (!read_only_) return Status::Ok();
     return FailedPrecondition(fmt::format("{} inside a read-only transaction", op));
   }
 
+  // The draft's own copy of the rollups, made on the transaction's first rollup write.
+  MemoryState::Rollups& MutableRollups() {
+    if (owned_rollups_ == nullptr) {
+      auto copy = std::make_shared<MemoryState::Rollups>(*state_.metric_rollups);
+      owned_rollups_ = copy.get();
+      state_.metric_rollups = std::move(copy);
+    }
+    return *owned_rollups_;
+  }
+
   MemoryState& state_;
   const bool read_only_;
+  MemoryState::Rollups* owned_rollups_ = nullptr;  // points into state_.metric_rollups once owned
 };
 
 class MemoryStore final : public StateStore {

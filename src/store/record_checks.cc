@@ -78,6 +78,14 @@ Status CheckAlarmHistoryRecord(const AlarmHistoryRecord& record) {
   return Status::Ok();
 }
 
+Status CheckMetricRollupRecord(const MetricRollupRecord& record) {
+  if (record.metric.empty()) {
+    return InvalidArgument(
+        fmt::format("metric rollup record of minute {} without a metric", record.minute));
+  }
+  return Status::Ok();
+}
+
 int64_t AlarmHistoryCutoffMs(int64_t timestamp_ms) {
   constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
   if (timestamp_ms < kMin + kAlarmHistoryRetentionMs) return kMin;

@@ -31,6 +31,9 @@ Status CheckAlarmStateRecord(const AlarmStateRecord& record);
 // InvalidArgument when the name is empty or either state is not one of the three above.
 Status CheckAlarmHistoryRecord(const AlarmHistoryRecord& record);
 
+// InvalidArgument when the metric is empty.
+Status CheckMetricRollupRecord(const MetricRollupRecord& record);
+
 // The oldest timestamp AppendAlarmHistory keeps when it appends an entry at `timestamp_ms`:
 // timestamp_ms - kAlarmHistoryRetentionMs, saturating at INT64_MIN instead of overflowing.
 int64_t AlarmHistoryCutoffMs(int64_t timestamp_ms);

@@ -79,9 +79,26 @@ CREATE TABLE alarm_history (
 CREATE INDEX alarm_history_by_name_time ON alarm_history (name, timestamp_ms);
 )sql";
 
-constexpr std::array<Migration, 2> kMigrations = {{
+// Version 3: per-minute metric rollups (metrics/rollup.h), kept for 15 days.
+// - Keyed by (metric, minute): one metric's range is one contiguous stretch of the table, read in
+//   minute order without a sort, and a rewrite of the same minute replaces the row.
+// - The index on minute serves the retention delete (every metric's rows before a minute), which
+//   would otherwise scan the whole table, with the write lock held, once an hour.
+constexpr std::string_view kSchemaV3 = R"sql(
+CREATE TABLE metric_rollups (
+  metric TEXT    NOT NULL CHECK (metric <> ''),
+  minute INTEGER NOT NULL,
+  data   BLOB    NOT NULL,
+  PRIMARY KEY (metric, minute)
+) WITHOUT ROWID;
+
+CREATE INDEX metric_rollups_by_minute ON metric_rollups (minute);
+)sql";
+
+constexpr std::array<Migration, 3> kMigrations = {{
     {1, kSchemaV1},
     {2, kSchemaV2},
+    {3, kSchemaV3},
 }};
 
 // Runs one statement (or a script) outside the statement cache; used for DDL and transaction

@@ -65,6 +65,13 @@ class Stmt final {
     Note(sqlite3_bind_double(stmt_, index, value));
     return *this;
   }
+  Stmt& Blob(int index, std::string_view value) {
+    // A null pointer would bind NULL, not an empty blob.
+    static const char kEmpty = 0;
+    Note(sqlite3_bind_blob64(stmt_, index, value.empty() ? &kEmpty : value.data(), value.size(),
+                             SQLITE_TRANSIENT));
+    return *this;
+  }
   Stmt& Null(int index) {
     Note(sqlite3_bind_null(stmt_, index));
     return *this;
@@ -90,6 +97,11 @@ class Stmt final {
     const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
     if (text == nullptr) return {};
     return std::string(text, static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
+  }
+  std::string ColumnBlob(int col) const {
+    const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
+    if (data == nullptr) return {};
+    return std::string(data, static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
   }
   int64_t ColumnInt(int col) const { return sqlite3_column_int64(stmt_, col); }
   double ColumnReal(int col) const { return sqlite3_column_double(stmt_, col); }
@@ -161,6 +173,14 @@ AlarmHistoryRecord AlarmHistoryFromRow(const Stmt& s) {
   return r;
 }
 
+MetricRollupRecord MetricRollupFromRow(const Stmt& s) {
+  MetricRollupRecord r;
+  r.metric = s.ColumnText(0);
+  r.minute = s.ColumnInt(1);
+  r.data = s.ColumnBlob(2);
+  return r;
+}
+
 class SqliteStore;
 
 // The StoreTxn handed to a Write or Read callback. Lives only for the callback's duration.
@@ -192,6 +212,12 @@ class SqliteTxn final : public StoreTxn {
   Status AppendAlarmHistory(const AlarmHistoryRecord& record) override;
   Result<std::vector<AlarmHistoryRecord>> ListAlarmHistory(const std::string& name,
                                                            size_t limit) override;
+
+  Status PutMetricRollups(const std::vector<MetricRollupRecord>& records) override;
+  Result<std::vector<MetricRollupRecord>> ListMetricRollups(const std::string& metric,
+                                                            int64_t from_minute,
+                                                            int64_t to_minute) override;
+  Status DeleteMetricRollupsBefore(int64_t minute) override;
 
  private:
   Status CheckWritable(std::string_view op) const {
@@ -399,6 +425,15 @@ constexpr std::string_view kPruneAlarmHistory =
 constexpr std::string_view kListAlarmHistory =
     "SELECT name, timestamp_ms, old_state, new_state, reason, reason_data FROM alarm_history "
     "WHERE name = ?1 ORDER BY timestamp_ms DESC, id DESC LIMIT ?2";
+
+constexpr std::string_view kPutMetricRollup =
+    "INSERT INTO metric_rollups (metric, minute, data) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT (metric, minute) DO UPDATE SET data = excluded.data";
+constexpr std::string_view kListMetricRollups =
+    "SELECT metric, minute, data FROM metric_rollups "
+    "WHERE metric = ?1 AND minute >= ?2 AND minute < ?3 ORDER BY minute";
+constexpr std::string_view kDeleteMetricRollupsBefore =
+    "DELETE FROM metric_rollups WHERE minute < ?1";
 
 Result<std::optional<ServiceRecord>> SqliteTxn::GetService(const std::string& name,
                                                            const std::string& stage) {
@@ -611,6 +646,41 @@ Result<std::vector<AlarmHistoryRecord>> SqliteTxn::ListAlarmHistory(const std::s
     out.push_back(AlarmHistoryFromRow(s));
   }
   return out;
+}
+
+Status SqliteTxn::PutMetricRollups(const std::vector<MetricRollupRecord>& records) {
+  CUTOVER_RETURN_IF_ERROR(CheckWritable("PutMetricRollups"));
+  for (const MetricRollupRecord& record : records) {
+    CUTOVER_RETURN_IF_ERROR(CheckMetricRollupRecord(record));
+  }
+  for (const MetricRollupRecord& record : records) {
+    CUTOVER_ASSIGN_OR_RETURN(Stmt s, store_.Prepare(kPutMetricRollup));
+    s.Text(1, record.metric).Int(2, record.minute).Blob(3, record.data);
+    CUTOVER_RETURN_IF_ERROR(s.Run("writing a metric rollup"));
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<MetricRollupRecord>> SqliteTxn::ListMetricRollups(const std::string& metric,
+                                                                     int64_t from_minute,
+                                                                     int64_t to_minute) {
+  std::vector<MetricRollupRecord> out;
+  if (from_minute >= to_minute) return out;
+  CUTOVER_ASSIGN_OR_RETURN(Stmt s, store_.Prepare(kListMetricRollups));
+  s.Text(1, metric).Int(2, from_minute).Int(3, to_minute);
+  while (true) {
+    CUTOVER_ASSIGN_OR_RETURN(bool row, s.Step("listing metric rollups"));
+    if (!row) break;
+    out.push_back(MetricRollupFromRow(s));
+  }
+  return out;
+}
+
+Status SqliteTxn::DeleteMetricRollupsBefore(int64_t minute) {
+  CUTOVER_RETURN_IF_ERROR(CheckWritable("DeleteMetricRollupsBefore"));
+  CUTOVER_ASSIGN_OR_RETURN(Stmt s, store_.Prepare(kDeleteMetricRollupsBefore));
+  s.Int(1, minute);
+  return s.Run("deleting old metric rollups");
 }
 
 }  // namespace

@@ -76,6 +76,15 @@ struct AlarmHistoryRecord {
   std::string reason_data;
 };
 
+// One metric's aggregate of one minute, persisted so that queries older than the in-memory series
+// can still be answered (the daemon keeps 15 days of them). The store treats `metric` and `data`
+// as opaque; metrics/rollup.h defines their encodings.
+struct MetricRollupRecord {
+  std::string metric;  // the encoded metric key (non-empty)
+  int64_t minute = 0;  // minutes since the epoch
+  std::string data;    // the encoded aggregate (any bytes)
+};
+
 // How long AppendAlarmHistory keeps an alarm's transitions: CloudWatch keeps two weeks.
 inline constexpr int64_t kAlarmHistoryRetentionMs = int64_t{14} * 24 * 60 * 60 * 1000;
 
@@ -128,6 +137,17 @@ class StoreTxn {
   // newest-appended first), at most `limit` of them (0 gives none).
   virtual Result<std::vector<AlarmHistoryRecord>> ListAlarmHistory(const std::string& name,
                                                                    size_t limit) = 0;
+
+  // Inserts or replaces the (metric, minute) rollup of each record, in order (of two records with
+  // the same key, the later wins). InvalidArgument, writing none of them, when a metric is empty.
+  virtual Status PutMetricRollups(const std::vector<MetricRollupRecord>& records) = 0;
+  // The metric's rollups with from_minute <= minute < to_minute, ascending by minute (none when
+  // from_minute >= to_minute).
+  virtual Result<std::vector<MetricRollupRecord>> ListMetricRollups(const std::string& metric,
+                                                                    int64_t from_minute,
+                                                                    int64_t to_minute) = 0;
+  // Deletes the rollups of every metric with minute < `minute`.
+  virtual Status DeleteMetricRollupsBefore(int64_t minute) = 0;
 };
 
 class StateStore {

@@ -112,6 +112,56 @@ TEST(AlarmsTest, SeedAlarmFiresOnFiveHundredsRecoversAndSurvivesRestart) {
   fs::remove_all(root);
 }
 
+// Older than the 3 hours kept in memory, whole-minute queries are answered from the 1-minute
+// rollups the daemon writes to its store. --time-scale 1200: 3 h pass in 9 s.
+TEST(MetricsRollupTest, QueriesOlderThanMemoryComeFromTheStore) {
+  if (!fs::exists("/usr/sbin/php-fpm8.2")) GTEST_SKIP() << "php-fpm8.2 is not installed";
+  fs::path root = MakeTempDir("cutover-rollups");
+  auto daemon = Daemon::Start(root / "data", {"--time-scale", "1200"});
+  CommandResult r = daemon->Deploy(SeedCopy(root / "svc", false));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(daemon->Gateway("GET", "/health").status, 200);
+  const std::string query =
+      "/v1/metrics/query?namespace=AWS/ApiGateway&name=Count&dimensions=ApiName=dev-bref-canary-"
+      "deployments-demo&statistic=SampleCount&period=60&minutes=400";
+  // (sum of the values, timestamp of the first datapoint with data, timestamp of the last datapoint)
+  struct Seen {
+    double total = 0;
+    int64_t first_data_ms = -1;
+    int64_t last_ms = 0;
+  };
+  auto look = [&] {
+    Seen seen;
+    HttpResult q = daemon->Admin("GET", query);
+    EXPECT_EQ(q.status, 200) << q.body;
+    boost::system::error_code ec;
+    json::value v = json::parse(q.body, ec);
+    if (ec) return seen;
+    for (const auto& dp : v.as_object().at("datapoints").as_array()) {
+      const auto& o = dp.as_object();
+      seen.last_ms = o.at("timestamp").as_int64();
+      if (!o.at("value").is_number()) continue;
+      seen.total += o.at("value").to_number<double>();
+      if (seen.first_data_ms < 0) seen.first_data_ms = seen.last_ms;
+    }
+    return seen;
+  };
+  // The control tick drains the samples every 100 ms.
+  ASSERT_TRUE(WaitFor([&] { return look().total == 5; }, std::chrono::seconds(10)));  // memory
+  Seen before = look();
+  // Until the daemon's clock is 3 h 20 min past those requests (a condition, polled).
+  const int64_t old_enough = before.first_data_ms + (3 * 3600 + 20 * 60) * 1000;
+  ASSERT_TRUE(WaitFor([&] { return look().last_ms >= old_enough; }, std::chrono::seconds(60)));
+  // New traffic moves the series' in-memory window past the old requests; only the store has them.
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(daemon->Gateway("GET", "/health").status, 200);
+  EXPECT_TRUE(WaitFor([&] { return look().total == 7; }, std::chrono::seconds(10)))
+      << "the 5 old requests must come from the rollups: " << look().total;
+  Seen after = look();
+  EXPECT_EQ(after.first_data_ms, before.first_data_ms);
+  daemon.reset();
+  fs::remove_all(root);
+}
+
 TEST(AlarmsTest, BadAlarmFailsTheDeployWithItsLocation) {
   fs::path root = MakeTempDir("cutover-bad-alarm");
   auto daemon = Daemon::Start(root / "data");

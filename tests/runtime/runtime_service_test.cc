@@ -4,9 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
+#include <string_view>
+#include <vector>
 
 #include "runtime_fixture.h"
 
@@ -25,6 +29,43 @@ class RuntimeServiceTest : public RuntimeFixture {
     size_t pos = logs.rfind("child pid ");
     return pos == std::string::npos ? -1 : std::stoi(logs.substr(pos + 10));
   }
+};
+
+// What RuntimeSettings::on_function_line received, from whichever threads called it.
+class LineCollector {
+ public:
+  void Add(const VersionKey& key, std::string_view line) {
+    std::lock_guard lock(mu_);
+    lines_.emplace_back(key, std::string(line));
+  }
+  // The keys `line` arrived with, in order.
+  std::vector<VersionKey> KeysOf(std::string_view line) const {
+    std::lock_guard lock(mu_);
+    std::vector<VersionKey> keys;
+    for (const auto& [k, l] : lines_) {
+      if (l == line) keys.push_back(k);
+    }
+    return keys;
+  }
+  bool AnyContains(std::string_view text) const {
+    std::lock_guard lock(mu_);
+    for (const auto& [k, l] : lines_) {
+      if (l.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+  std::string Dump() const {
+    std::lock_guard lock(mu_);
+    std::string out;
+    for (const auto& [k, l] : lines_) {
+      out += k.function_name + ":" + std::to_string(k.version) + " " + l + "\n";
+    }
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::pair<VersionKey, std::string>> lines_;
 };
 
 std::map<std::string, std::string> ParseLines(const std::string& text, char sep) {
@@ -393,6 +434,51 @@ TEST_F(RuntimeServiceTest, UnknownAndRetiredVersionsAreNotFound) {
 
 // ---- php-fpm (FpmPool) ----------------------------------------------------------------------
 
+TEST_F(RuntimeServiceTest, EveryOutputLineReachesTheHookWithItsVersion) {
+  const std::string stdout_emf =
+      R"({"_aws":{"Timestamp":1700000000000,"CloudWatchMetrics":[{"Namespace":"shop",)"
+      R"("Dimensions":[["service"]],"Metrics":[{"Name":"Orders","Unit":"Count"}]}]},)"
+      R"("service":"checkout","Orders":3})";
+  const std::string stderr_emf =
+      R"({"_aws":{"CloudWatchMetrics":[{"Namespace":"shop","Dimensions":[[]],)"
+      R"("Metrics":[{"Name":"Errors"}]}]},"Errors":1})";
+  // Shared with the hook, which runs until TearDown has shut the service down.
+  auto collector = std::make_shared<LineCollector>();
+  auto stats_calls = std::make_shared<std::atomic<int>>(0);
+  settings().on_function_line = [this, collector, stats_calls](const VersionKey& key,
+                                                               std::string_view line) {
+    collector->Add(key, line);
+    // No pool lock is held here: asking the pool for its stats must not deadlock.
+    service().Stats(key);
+    ++*stats_calls;
+  };
+  const LineCollector& lines = *collector;
+  Start();
+  service().Register(Config("emf", 1, TaskRoot("provided")));
+  service().Register(Config("emf", 2, TaskRoot("provided")));
+  InvokeResult r1 = Invoke({"emf", 1}, R"({"action":"echo"})");
+  ASSERT_EQ(r1.outcome, InvokeOutcome::kSuccess) << r1.payload;
+  InvokeResult r2 = Invoke({"emf", 2}, R"({"action":"emf"})");
+  ASSERT_EQ(r2.outcome, InvokeOutcome::kSuccess) << r2.payload;
+
+  // Output written before /response is drained then, so the hook has seen it already; polling
+  // anyway keeps the test independent of that.
+  ASSERT_TRUE(TickUntil([&] {
+    return !lines.KeysOf(stdout_emf).empty() && !lines.KeysOf(stderr_emf).empty();
+  })) << lines.Dump();
+  const VersionKey v2{"emf", 2};
+  EXPECT_EQ(lines.KeysOf(stdout_emf), std::vector<VersionKey>{v2}) << lines.Dump();
+  EXPECT_EQ(lines.KeysOf(stderr_emf), std::vector<VersionKey>{v2}) << lines.Dump();
+  // Ordinary lines too, each under the version that wrote it, without the newline.
+  EXPECT_EQ(CountOf(lines.Dump(), "emf:1 bootstrap starting pid"), 1) << lines.Dump();
+  EXPECT_EQ(CountOf(lines.Dump(), "emf:2 bootstrap starting pid"), 1) << lines.Dump();
+  EXPECT_FALSE(lines.AnyContains("\n"));
+  EXPECT_GT(stats_calls->load(), 0);
+  // The log is unchanged by the hook: the lines are there as before.
+  EXPECT_TRUE(LogsContain("emf", stdout_emf));
+  EXPECT_TRUE(LogsContain("emf", stderr_emf));
+}
+
 class FpmServiceTest : public RuntimeServiceTest {
  protected:
   InstanceConfig FpmConfig(const std::string& name) {
@@ -449,6 +535,34 @@ TEST_F(FpmServiceTest, PhpFpmServesEventsAndStopsWhenIdle) {
   EXPECT_EQ(Invoke(key, R"({"httpMethod":"GET","path":"/echo"})").outcome,
             InvokeOutcome::kSuccess);
   EXPECT_EQ(service().Stats(key).restarts, 0);
+}
+
+TEST_F(FpmServiceTest, PhpFpmErrorLogLinesReachTheHook) {
+  if (!std::filesystem::exists(settings().php_fpm)) GTEST_SKIP() << "php-fpm8.2 not installed";
+  const std::string emf = R"({"_aws":{"CloudWatchMetrics":[{"Namespace":"php","Dimensions":[[]],)"
+                          R"("Metrics":[{"Name":"Renders","Unit":"Count"}]}]},"Renders":1})";
+  auto collector = std::make_shared<LineCollector>();
+  settings().on_function_line = [collector](const VersionKey& key, std::string_view line) {
+    collector->Add(key, line);
+  };
+  const LineCollector& lines = *collector;
+  Start();
+  service().Register(FpmConfig("fpm"));
+  InvokeResult r = Invoke({"fpm", 1}, R"({"httpMethod":"GET","path":"/emf"})");
+  ASSERT_EQ(r.outcome, InvokeOutcome::kSuccess) << r.payload;
+  EXPECT_NE(r.payload.find("measured"), std::string::npos) << r.payload;
+  // FCGI_STDERR lines are handed over before the result is, without php-fpm's "PHP message: ".
+  EXPECT_EQ(lines.KeysOf(emf), (std::vector<VersionKey>{{"fpm", 1}})) << lines.Dump();
+  EXPECT_TRUE(LogsContain("fpm", "PHP message: " + emf));
+  // What a worker writes to its stderr (Monolog's php://stderr) arrives through php-fpm's own
+  // output.
+  const std::string streamed =
+      R"({"_aws":{"CloudWatchMetrics":[{"Namespace":"php","Dimensions":[[]],)"
+      R"("Metrics":[{"Name":"Streamed"}]}]},"Streamed":2})";
+  r = Invoke({"fpm", 1}, R"({"httpMethod":"GET","path":"/emf-stderr"})");
+  ASSERT_EQ(r.outcome, InvokeOutcome::kSuccess) << r.payload;
+  EXPECT_TRUE(TickUntil([&] { return lines.AnyContains(streamed); })) << lines.Dump();
+  EXPECT_TRUE(LogsContain("fpm", streamed));
 }
 
 TEST_F(RuntimeServiceTest, ShutdownAnswersInFlightInvocationsOnce) {

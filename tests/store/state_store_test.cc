@@ -104,6 +104,19 @@ AlarmHistoryRecord History(const std::string& name, int64_t timestamp_ms,
 
 constexpr int64_t kDayMs = int64_t{24} * 60 * 60 * 1000;
 
+MetricRollupRecord Rollup(const std::string& metric, int64_t minute, std::string data = "") {
+  return MetricRollupRecord{metric, minute,
+                            data.empty() ? metric + "@" + std::to_string(minute) : data};
+}
+
+// "metric@minute=data" per record, in the order given.
+std::vector<std::string> Describe(const std::vector<MetricRollupRecord>& records) {
+  std::vector<std::string> out;
+  for (const auto& r : records)
+    out.push_back(r.metric + "@" + std::to_string(r.minute) + "=" + r.data);
+  return out;
+}
+
 void ExpectSameAlarmState(const AlarmStateRecord& a, const AlarmStateRecord& b) {
   EXPECT_EQ(a.name, b.name);
   EXPECT_EQ(a.state, b.state);
@@ -194,6 +207,19 @@ class StateStoreContractTest : public ::testing::TestWithParam<StoreKind> {
       auto list = txn.ListAlarmStates();
       if (!list.ok()) return list.status();
       for (const auto& a : *list) out.push_back(a.name + "=" + a.state);
+      return Status::Ok();
+    });
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return out;
+  }
+
+  // ListMetricRollups(metric, from, to) as Describe() strings.
+  std::vector<std::string> Rollups(const std::string& metric, int64_t from, int64_t to) {
+    std::vector<std::string> out;
+    Status st = store_->Read([&](StoreTxn& txn) {
+      auto list = txn.ListMetricRollups(metric, from, to);
+      if (!list.ok()) return list.status();
+      out = Describe(*list);
       return Status::Ok();
     });
     EXPECT_TRUE(st.ok()) << st.ToString();
@@ -739,6 +765,116 @@ TEST_P(StateStoreContractTest, MalformedAlarmRecordsAreInvalidAndLeaveNothing) {
   EXPECT_TRUE(HistoryReasons("a").empty());
 }
 
+TEST_P(StateStoreContractTest, MetricRollupsAreListedByMinuteWithinTheHalfOpenRange) {
+  MustWrite([](StoreTxn& txn) {
+    // Out of order, two metrics, one whose name is a prefix of the other's.
+    return txn.PutMetricRollups({Rollup("m", 12), Rollup("m", 10), Rollup("m2", 11),
+                                 Rollup("m", 11), Rollup("m", -1), Rollup("m", 14)});
+  });
+  EXPECT_EQ(Rollups("m", 10, 14),
+            (std::vector<std::string>{"m@10=m@10", "m@11=m@11", "m@12=m@12"}));
+  EXPECT_EQ(Rollups("m", -5, 11), (std::vector<std::string>{"m@-1=m@-1", "m@10=m@10"}));
+  EXPECT_EQ(Rollups("m2", 0, 100), (std::vector<std::string>{"m2@11=m2@11"}));
+  EXPECT_TRUE(Rollups("m", 11, 11).empty());
+  EXPECT_TRUE(Rollups("m", 14, 10).empty());
+  EXPECT_TRUE(Rollups("other", 0, 100).empty());
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(Rollups("m", kMin, kMax).size(), 5u);
+}
+
+TEST_P(StateStoreContractTest, MetricRollupDataIsKeptByteForByte) {
+  const std::string binary("\x01\x00\xff\x80 \"'\\\n\x00", 10);
+  const std::string metric =
+      R"({"n":"AWS/Lambda","m":"Duration","d":[["FunctionName","fn\u0000é"]]})";
+  MustWrite([&](StoreTxn& txn) {
+    return txn.PutMetricRollups({{metric, 7, binary}, {metric, 8, ""}});
+  });
+  Status st = store_->Read([&](StoreTxn& txn) {
+    auto list = txn.ListMetricRollups(metric, 0, 10);
+    EXPECT_TRUE(list.ok()) << list.status().ToString();
+    if (!list.ok()) return list.status();
+    EXPECT_EQ(list->size(), 2u);
+    if (list->size() == 2) {
+      EXPECT_EQ((*list)[0].metric, metric);
+      EXPECT_EQ((*list)[0].minute, 7);
+      EXPECT_EQ((*list)[0].data, binary);
+      EXPECT_EQ((*list)[1].data, "");
+    }
+    return Status::Ok();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+}
+
+TEST_P(StateStoreContractTest, PutMetricRollupsReplacesTheSameMinuteAndTheLaterRecordWins) {
+  MustWrite([](StoreTxn& txn) { return txn.PutMetricRollups({Rollup("m", 1, "old")}); });
+  MustWrite([](StoreTxn& txn) {
+    return txn.PutMetricRollups({Rollup("m", 1, "first"), Rollup("m", 2), Rollup("m", 1, "new")});
+  });
+  EXPECT_EQ(Rollups("m", 0, 10), (std::vector<std::string>{"m@1=new", "m@2=m@2"}));
+  MustWrite([](StoreTxn& txn) { return txn.PutMetricRollups({}); });
+  EXPECT_EQ(Rollups("m", 0, 10).size(), 2u);
+}
+
+TEST_P(StateStoreContractTest, DeleteMetricRollupsBeforeRemovesOlderMinutesOfEveryMetric) {
+  MustWrite([](StoreTxn& txn) {
+    return txn.PutMetricRollups({Rollup("a", 99), Rollup("a", 100), Rollup("a", 101),
+                                 Rollup("b", -3), Rollup("b", 100), Rollup("c", 5)});
+  });
+  MustWrite([](StoreTxn& txn) { return txn.DeleteMetricRollupsBefore(100); });
+  EXPECT_EQ(Rollups("a", -1000, 1000), (std::vector<std::string>{"a@100=a@100", "a@101=a@101"}));
+  EXPECT_EQ(Rollups("b", -1000, 1000), (std::vector<std::string>{"b@100=b@100"}));
+  EXPECT_TRUE(Rollups("c", -1000, 1000).empty());
+  // Nothing older: a no-op; the extremes do not overflow.
+  MustWrite([](StoreTxn& txn) { return txn.DeleteMetricRollupsBefore(100); });
+  MustWrite([](StoreTxn& txn) {
+    return txn.DeleteMetricRollupsBefore(std::numeric_limits<int64_t>::min());
+  });
+  EXPECT_EQ(Rollups("a", -1000, 1000).size(), 2u);
+  MustWrite([](StoreTxn& txn) {
+    return txn.DeleteMetricRollupsBefore(std::numeric_limits<int64_t>::max());
+  });
+  EXPECT_TRUE(Rollups("a", -1000, 1000).empty());
+  EXPECT_TRUE(Rollups("b", -1000, 1000).empty());
+}
+
+TEST_P(StateStoreContractTest, MetricRollupWithoutAMetricIsInvalidAndWritesNoneOfTheBatch) {
+  Status ignored_error;
+  // The callback ignores the error and commits: the call itself must have written nothing.
+  MustWrite([&](StoreTxn& txn) {
+    ignored_error = txn.PutMetricRollups({Rollup("m", 1), Rollup("", 2, "x"), Rollup("m", 3)});
+    return Status::Ok();
+  });
+  EXPECT_EQ(ignored_error.code(), StatusCode::kInvalidArgument) << ignored_error.ToString();
+  EXPECT_NE(ignored_error.message().find("minute 2"), std::string::npos) << ignored_error.message();
+  EXPECT_TRUE(Rollups("m", 0, 10).empty());
+}
+
+TEST_P(StateStoreContractTest, MetricRollupWritesRollBackAndAreRefusedInsideRead) {
+  MustWrite([](StoreTxn& txn) { return txn.PutMetricRollups({Rollup("m", 1), Rollup("m", 2)}); });
+  Status st = store_->Write([](StoreTxn& txn) {
+    CUTOVER_RETURN_IF_ERROR(txn.PutMetricRollups({Rollup("m", 3), Rollup("m", 1, "changed")}));
+    CUTOVER_RETURN_IF_ERROR(txn.DeleteMetricRollupsBefore(2));
+    // The transaction sees its own writes.
+    auto list = txn.ListMetricRollups("m", 0, 10);
+    if (!list.ok()) return list.status();
+    EXPECT_EQ(Describe(*list), (std::vector<std::string>{"m@2=m@2", "m@3=m@3"}));
+    return Unavailable("abort");
+  });
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(Rollups("m", 0, 10), (std::vector<std::string>{"m@1=m@1", "m@2=m@2"}));
+
+  st = store_->Read([](StoreTxn& txn) {
+    EXPECT_EQ(txn.PutMetricRollups({Rollup("m", 5)}).code(), StatusCode::kFailedPrecondition);
+    EXPECT_EQ(txn.DeleteMetricRollupsBefore(100).code(), StatusCode::kFailedPrecondition);
+    return Status::Ok();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  // A write that touches other records keeps the rollups.
+  MustWrite([](StoreTxn& txn) { return txn.PutService(Service("shop", "dev")); });
+  EXPECT_EQ(Rollups("m", 0, 10), (std::vector<std::string>{"m@1=m@1", "m@2=m@2"}));
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Stores, StateStoreContractTest,
     ::testing::Values(
@@ -1011,11 +1147,11 @@ TEST(SqliteStoreTest, SchemaV1DatabaseIsUpgradedInPlace) {
     RawDb raw(file);
     auto version = ReadSchemaVersion(raw.get());
     ASSERT_TRUE(version.ok()) << version.status().ToString();
-    EXPECT_EQ(*version, 2);
-    // Migration 1's row is kept; migration 2 adds its own.
+    EXPECT_EQ(*version, 3);
+    // Migration 1's row is kept; migrations 2 and 3 add their own.
     EXPECT_EQ(raw.QueryText("SELECT group_concat(version || '@' || (applied_ms = 111)) FROM "
                             "(SELECT * FROM schema_version ORDER BY version)"),
-              "1@1,2@0");
+              "1@1,2@0,3@0");
     EXPECT_EQ(raw.QueryText("SELECT count(*) FROM alarm_history"), "1");
   }
   // An upgraded database has exactly the schema of a fresh one.
@@ -1026,7 +1162,7 @@ TEST(SqliteStoreTest, SchemaV1DatabaseIsUpgradedInPlace) {
   // Reopening an upgraded database migrates nothing more.
   ASSERT_NE(OpenSqliteOrDie(file), nullptr);
   RawDb raw(file);
-  EXPECT_EQ(raw.QueryText("SELECT count(*) FROM schema_version"), "2");
+  EXPECT_EQ(raw.QueryText("SELECT count(*) FROM schema_version"), "3");
 }
 
 TEST(SqliteStoreTest, FailedUpgradeLeavesTheSchemaV1DatabaseUntouched) {
@@ -1044,6 +1180,197 @@ TEST(SqliteStoreTest, FailedUpgradeLeavesTheSchemaV1DatabaseUntouched) {
   EXPECT_EQ(*version, 1);
   EXPECT_EQ(raw.QueryText("SELECT count(*) FROM sqlite_master WHERE name = 'alarm_states'"), "0");
   EXPECT_EQ(raw.QueryText("SELECT count(*) FROM versions"), "2");
+}
+
+// Schema version 2 (migration 2) exactly as it shipped, frozen like kShippedSchemaV1; applied on
+// top of it, with migration 2's row recorded at applied_ms 222.
+constexpr const char* kShippedSchemaV2 = R"sql(
+CREATE TABLE alarm_states (
+  name              TEXT    NOT NULL CHECK (name <> ''),
+  state             TEXT    NOT NULL CHECK (state IN ('OK', 'ALARM', 'INSUFFICIENT_DATA')),
+  reason            TEXT    NOT NULL,
+  reason_data       TEXT    NOT NULL,
+  updated_ms        INTEGER NOT NULL,
+  definition_sha256 TEXT    NOT NULL,
+  PRIMARY KEY (name)
+) WITHOUT ROWID;
+
+CREATE TABLE alarm_history (
+  id           INTEGER PRIMARY KEY,
+  name         TEXT    NOT NULL CHECK (name <> ''),
+  timestamp_ms INTEGER NOT NULL,
+  old_state    TEXT    NOT NULL CHECK (old_state IN ('OK', 'ALARM', 'INSUFFICIENT_DATA')),
+  new_state    TEXT    NOT NULL CHECK (new_state IN ('OK', 'ALARM', 'INSUFFICIENT_DATA')),
+  reason       TEXT    NOT NULL,
+  reason_data  TEXT    NOT NULL
+);
+
+CREATE INDEX alarm_history_by_name_time ON alarm_history (name, timestamp_ms);
+
+INSERT INTO schema_version (version, applied_ms) VALUES (2, 222);
+)sql";
+
+// A schema-2 database: the schema-1 records plus an alarm state and two history entries.
+void WriteSchemaV2Database(const fs::path& file, const std::string& extra_sql = "") {
+  const std::string v2 =
+      std::string(kShippedSchemaV2) +
+      "INSERT INTO alarm_states VALUES ('errors', 'ALARM', 'r', '{}', 5000, 'def');"
+      "INSERT INTO alarm_history (name, timestamp_ms, old_state, new_state, reason, reason_data) "
+      "VALUES ('errors', 1000, 'INSUFFICIENT_DATA', 'OK', 'h1', '');"
+      "INSERT INTO alarm_history (name, timestamp_ms, old_state, new_state, reason, reason_data) "
+      "VALUES ('errors', 5000, 'OK', 'ALARM', 'h2', '');" +
+      extra_sql;
+  WriteSchemaV1Database(file, v2.c_str());
+}
+
+TEST(SqliteStoreTest, SchemaV2DatabaseIsUpgradedInPlace) {
+  TempDir dir;
+  const fs::path file = dir.path() / "state.db";
+  WriteSchemaV2Database(file);
+  {
+    RawDb raw(file);
+    auto version = ReadSchemaVersion(raw.get());
+    ASSERT_TRUE(version.ok()) << version.status().ToString();
+    ASSERT_EQ(*version, 2);
+  }
+
+  auto store = OpenSqliteOrDie(file);
+  ASSERT_NE(store, nullptr);
+  // The schema-2 records read back unchanged ...
+  Status st = store->Read([](StoreTxn& txn) {
+    EXPECT_EQ(txn.ListVersions("fn")->size(), 2u);
+    auto state = txn.GetAlarmState("errors");
+    EXPECT_TRUE(state.ok() && state->has_value());
+    if (state.ok() && state->has_value()) {
+      EXPECT_EQ((*state)->state, "ALARM");
+      EXPECT_EQ((*state)->definition_sha256, "def");
+    }
+    auto history = txn.ListAlarmHistory("errors", 10);
+    EXPECT_TRUE(history.ok());
+    std::vector<std::string> reasons;
+    for (const auto& h : *history) reasons.push_back(h.reason);
+    EXPECT_EQ(reasons, (std::vector<std::string>{"h2", "h1"}));
+    EXPECT_TRUE(txn.ListMetricRollups("m", 0, 100)->empty());
+    return Status::Ok();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  // ... the old tables still take writes, and the new one works.
+  st = store->Write([](StoreTxn& txn) {
+    CUTOVER_RETURN_IF_ERROR(txn.AppendAlarmHistory(History("errors", 6000, "ALARM", "OK", "h3")));
+    return txn.PutMetricRollups({Rollup("m", 1), Rollup("m", 2)});
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  store.reset();
+
+  {
+    RawDb raw(file);
+    auto version = ReadSchemaVersion(raw.get());
+    ASSERT_TRUE(version.ok()) << version.status().ToString();
+    EXPECT_EQ(*version, 3);
+    // Rows of migrations 1 and 2 are kept; migration 3 adds its own.
+    EXPECT_EQ(raw.QueryText("SELECT group_concat(version || '@' || (applied_ms IN (111, 222))) "
+                            "FROM (SELECT * FROM schema_version ORDER BY version)"),
+              "1@1,2@1,3@0");
+    EXPECT_EQ(raw.QueryText("SELECT count(*) FROM metric_rollups"), "2");
+    EXPECT_EQ(raw.QueryText("SELECT count(*) FROM alarm_history"), "3");
+  }
+  // An upgraded database has exactly the schema of a fresh one.
+  const fs::path fresh = dir.path() / "fresh.db";
+  ASSERT_NE(OpenSqliteOrDie(fresh), nullptr);
+  EXPECT_EQ(SchemaOf(file), SchemaOf(fresh));
+  EXPECT_NE(SchemaOf(fresh).find("metric_rollups_by_minute"), std::string::npos);
+  // Reopening an upgraded database migrates nothing more, and the rollups are still there.
+  auto reopened = OpenSqliteOrDie(file);
+  ASSERT_NE(reopened, nullptr);
+  st = reopened->Read([](StoreTxn& txn) {
+    EXPECT_EQ(Describe(*txn.ListMetricRollups("m", 0, 100)),
+              (std::vector<std::string>{"m@1=m@1", "m@2=m@2"}));
+    return Status::Ok();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  RawDb raw(file);
+  EXPECT_EQ(raw.QueryText("SELECT count(*) FROM schema_version"), "3");
+}
+
+TEST(SqliteStoreTest, FailedUpgradeLeavesTheSchemaV2DatabaseUntouched) {
+  TempDir dir;
+  const fs::path file = dir.path() / "state.db";
+  // A table named like migration 3's index makes it fail half way (after metric_rollups exists).
+  WriteSchemaV2Database(file, "CREATE TABLE metric_rollups_by_minute (x INTEGER);");
+  auto store = OpenSqliteStore(file);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("schema migration 3"), std::string::npos)
+      << store.status().ToString();
+  RawDb raw(file);
+  auto version = ReadSchemaVersion(raw.get());
+  ASSERT_TRUE(version.ok()) << version.status().ToString();
+  EXPECT_EQ(*version, 2);
+  EXPECT_EQ(raw.QueryText("SELECT count(*) FROM sqlite_master WHERE name = 'metric_rollups'"), "0");
+  EXPECT_EQ(raw.QueryText("SELECT count(*) FROM alarm_history"), "2");
+}
+
+// The query plan of `sql` (EXPLAIN QUERY PLAN's detail column, one step per line).
+std::string QueryPlan(RawDb& raw, const char* sql) {
+  sqlite3_stmt* stmt = nullptr;
+  const std::string explain = std::string("EXPLAIN QUERY PLAN ") + sql;
+  if (sqlite3_prepare_v2(raw.get(), explain.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+    ADD_FAILURE() << sqlite3_errmsg(raw.get());
+    return "";
+  }
+  std::string plan;
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    plan += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
+    plan += "\n";
+  }
+  sqlite3_finalize(stmt);
+  return plan;
+}
+
+TEST(SqliteStoreTest, MetricRollupsAreReadByKeyAndPrunedThroughTheMinuteIndex) {
+  TempDir dir;
+  const fs::path file = dir.path() / "state.db";
+  ASSERT_NE(OpenSqliteOrDie(file), nullptr);
+  RawDb raw(file);
+  // The same statements as ListMetricRollups and DeleteMetricRollupsBefore in sqlite_store.cc.
+  const std::string list = QueryPlan(raw,
+                                     "SELECT metric, minute, data FROM metric_rollups "
+                                     "WHERE metric = ?1 AND minute >= ?2 AND minute < ?3 "
+                                     "ORDER BY minute");
+  EXPECT_NE(list.find("PRIMARY KEY"), std::string::npos) << list;
+  EXPECT_EQ(list.find("TEMP B-TREE"), std::string::npos) << list;
+  const std::string prune = QueryPlan(raw, "DELETE FROM metric_rollups WHERE minute < ?1");
+  EXPECT_NE(prune.find("metric_rollups_by_minute"), std::string::npos) << prune;
+}
+
+TEST(SqliteStoreTest, MetricRollupsPersistAcrossCloseAndReopen) {
+  TempDir dir;
+  const fs::path file = dir.path() / "state.db";
+  const std::string blob("\x01\x00\x02", 3);
+  {
+    auto store = OpenSqliteOrDie(file);
+    ASSERT_NE(store, nullptr);
+    Status st = store->Write([&](StoreTxn& txn) {
+      return txn.PutMetricRollups({Rollup("a", 1, blob), Rollup("a", 2), Rollup("b", 1)});
+    });
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+  auto store = OpenSqliteOrDie(file);
+  ASSERT_NE(store, nullptr);
+  Status st = store->Read([&](StoreTxn& txn) {
+    auto a = txn.ListMetricRollups("a", 0, 10);
+    EXPECT_TRUE(a.ok());
+    EXPECT_EQ(a->size(), 2u);
+    if (a.ok() && !a->empty()) {
+      EXPECT_EQ(a->front().data, blob);
+    }
+    return Status::Ok();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  // Stored as a BLOB (typeof), not as text.
+  RawDb raw(file);
+  EXPECT_EQ(
+      raw.QueryText("SELECT typeof(data) FROM metric_rollups WHERE metric = 'a' AND minute = 1"),
+      "blob");
 }
 
 TEST(SqliteStoreTest, AlarmStateChecksAreEnforcedBySqliteItself) {

@@ -59,6 +59,18 @@ switch ($path) {
         error_log('cutover-stderr-line');
         echo 'logged';
         break;
+    case '/emf':
+        // An Embedded Metric Format line through error_log(), as Bref's monolog formatter writes.
+        error_log('{"_aws":{"CloudWatchMetrics":[{"Namespace":"php","Dimensions":[[]],'
+            . '"Metrics":[{"Name":"Renders","Unit":"Count"}]}]},"Renders":1}');
+        echo 'measured';
+        break;
+    case '/emf-stderr':
+        // The same on the worker's stderr, as Monolog's StreamHandler('php://stderr') writes it.
+        file_put_contents('php://stderr', '{"_aws":{"CloudWatchMetrics":[{"Namespace":"php",'
+            . '"Dimensions":[[]],"Metrics":[{"Name":"Streamed"}]}]},"Streamed":2}' . "\n");
+        echo 'streamed';
+        break;
     case '/big':
         echo str_repeat('x', (int) ($_GET['n'] ?? 0));
         break;
