@@ -162,6 +162,33 @@ TEST(MetricsRollupTest, QueriesOlderThanMemoryComeFromTheStore) {
   fs::remove_all(root);
 }
 
+// An application metric reported by EMF in the function's log drives a custom alarm.
+TEST(EmfAlarmTest, EmfMetricDrivesACustomAlarm) {
+  if (!fs::exists("/usr/sbin/php-fpm8.2")) GTEST_SKIP() << "php-fpm8.2 is not installed";
+  fs::path root = MakeTempDir("cutover-emf");
+  auto daemon = Daemon::Start(root / "data", {"--time-scale", "60"});
+  CommandResult r = daemon->Deploy(SourceDir() / "tests/integration/testdata/emf-app");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto state = [&] {
+    HttpResult a = daemon->Admin("GET", "/v1/alarms/shop-failed-orders");
+    boost::system::error_code ec;
+    json::value v = json::parse(a.body, ec);
+    return !ec && v.is_object() && v.as_object().contains("state")
+               ? std::string(v.as_object().at("state").as_string())
+               : a.body;
+  };
+  EXPECT_EQ(state(), "INSUFFICIENT_DATA");
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(daemon->Gateway("POST", "/orders").status, 200);
+  EXPECT_TRUE(WaitFor([&] { return state() == "ALARM"; }, std::chrono::seconds(30))) << state();
+  HttpResult q = daemon->Admin(
+      "GET",
+      "/v1/metrics/query?namespace=Shop&name=FailedOrders&dimensions=Service=shop&statistic=Sum&"
+      "period=60&minutes=10");
+  EXPECT_NE(q.body.find("\"exists\":true"), std::string::npos) << q.body;
+  daemon.reset();
+  fs::remove_all(root);
+}
+
 TEST(AlarmsTest, BadAlarmFailsTheDeployWithItsLocation) {
   fs::path root = MakeTempDir("cutover-bad-alarm");
   auto daemon = Daemon::Start(root / "data");
