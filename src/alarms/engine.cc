@@ -16,8 +16,6 @@ int64_t FloorTo(int64_t t, int64_t step) {
   return q * step;
 }
 
-std::string MetricText(const metrics::MetricKey& key) { return key.ToString(); }
-
 }  // namespace
 
 AlarmEngine::AlarmEngine(metrics::MetricsStore& metrics, store::StateStore& store,
@@ -31,12 +29,12 @@ std::string AlarmEngine::DefinitionHash(const AlarmSpec& spec) {
                   ComparisonName(spec.comparison), TreatMissingDataName(spec.treat_missing_data),
                   spec.evaluate_low_sample_count_percentile, spec.unit.value_or(""));
   if (spec.metric)
-    text += fmt::format("metric={};stat={};", MetricText(*spec.metric),
+    text += fmt::format("metric={};stat={};", spec.metric->ToString(),
                         metrics::ToString(spec.statistic));
   for (const MetricDataQuery& q : spec.metrics) {
     text += fmt::format("q={}:{}:", q.id, q.return_data);
     if (q.metric_stat) {
-      text += fmt::format("{}:{}:{};", MetricText(q.metric_stat->metric),
+      text += fmt::format("{}:{}:{};", q.metric_stat->metric.ToString(),
                           q.metric_stat->period_seconds, metrics::ToString(q.metric_stat->stat));
     }
     if (q.expression) text += q.expression->text() + ";";

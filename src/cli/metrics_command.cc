@@ -27,7 +27,7 @@ struct MetricsFlags {
   int64_t minutes = 15;  // how far back from now
 };
 
-std::string Clock(int64_t ms) {
+std::string TimeOfDay(int64_t ms) {
   std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
@@ -94,7 +94,7 @@ int RunMetrics(Context& context, const MetricsFlags& flags) {
     const auto& p = dp.get_object();
     const boost::json::value* v = p.if_contains("value");
     std::string value = v && v->is_number() ? fmt::format("{:g}", v->to_number<double>()) : "-";
-    context.out << fmt::format("  {}  {:>12}  ({} samples)\n", Clock(GetInt(p, {"timestamp"})),
+    context.out << fmt::format("  {}  {:>12}  ({} samples)\n", TimeOfDay(GetInt(p, {"timestamp"})),
                                value, GetInt(p, {"sample_count"}));
   }
   return kExitOk;

@@ -7,18 +7,12 @@
 namespace cutover::metrics {
 namespace {
 
-// SampleCount, Sum, Average, Minimum and Maximum need only the per-second summaries.
-bool IsBasic(const Statistic& statistic) { return !NeedsDistribution(statistic); }
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 size_t RingIndex(int64_t at, size_t size) {
   int64_t m = at % static_cast<int64_t>(size);
   return static_cast<size_t>(m < 0 ? m + static_cast<int64_t>(size) : m);
-}
-
-void AddToAggregate(Aggregate& a, double value, uint64_t count) {
-  a.Add(value, count);
 }
 
 }  // namespace
@@ -58,7 +52,7 @@ void Series::Add(int64_t second, double value, uint64_t count) {
     f.at = second;
     f.aggregate = Aggregate{};
   }
-  AddToAggregate(f.aggregate, value, count);
+  f.aggregate.Add(value, count);
 
   const int64_t minute = FloorDiv(second, 60);
   Full& m = minutes_[RingIndex(minute, minutes_.size())];
@@ -66,7 +60,7 @@ void Series::Add(int64_t second, double value, uint64_t count) {
     m.at = minute;
     m.aggregate = Aggregate{};
   }
-  AddToAggregate(m.aggregate, value, count);
+  m.aggregate.Add(value, count);
 }
 
 Datapoint Series::Compute(const Statistic& statistic, int64_t start_s, int64_t end_s) const {
@@ -75,7 +69,7 @@ Datapoint Series::Compute(const Statistic& statistic, int64_t start_s, int64_t e
   if (summaries_.empty() || end_s <= start_s) return dp;
   const int64_t newest = last_second_;
   // Nothing newer than the window can be answered: seconds past the newest sample are empty.
-  if (IsBasic(statistic)) {
+  if (!NeedsDistribution(statistic)) {  // the per-second summaries answer it
     const int64_t oldest = newest - static_cast<int64_t>(summaries_.size()) + 1;
     Aggregate total;
     bool any = false;

@@ -69,14 +69,6 @@ int MaxChildMemoryMb(pid_t pid) {
   return best;
 }
 
-std::string IsoNow(const Clock& clock) {
-  int64_t ms = ToEpochMillis(clock.Now());
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
-}
 
 // Appends `text` as log lines, each ending with '\n'.
 void AppendLines(std::string& log, std::string_view text) {
@@ -413,7 +405,7 @@ void FpmPool::Launch(uint64_t generation) {
       std::lock_guard lock(mu_);
       if (generation != generation_ || phase_ != Phase::kStarting) return;
       phase_ = Phase::kStopped;
-      d.log += fmt::format("{} php-fpm could not start: {}\n", IsoNow(*env_->clock), message);
+      d.log += fmt::format("{} php-fpm could not start: {}\n", FormatLogTimestamp(env_->clock->Now()), message);
       FailWaitersLocked(InvokeOutcome::kInitError, type, message, d);
     }
     Run(d);
@@ -492,7 +484,7 @@ void FpmPool::OnReady(uint64_t generation) {
     options.contexts = env_->contexts;
     auto pool = fastcgi::FastCgiPool::Create(std::move(options));
     if (!pool.ok()) {
-      d.log += fmt::format("{} php-fpm cannot be reached: {}\n", IsoNow(*env_->clock),
+      d.log += fmt::format("{} php-fpm cannot be reached: {}\n", FormatLogTimestamp(env_->clock->Now()),
                            pool.status().message());
       FailWaitersLocked(InvokeOutcome::kInitError, "Runtime.InitError", pool.status().message(),
                         d);
@@ -520,7 +512,7 @@ void FpmPool::OnStartTimeout(uint64_t generation) {
     if (generation != generation_ || phase_ != Phase::kStarting) return;
     std::string message = fmt::format("php-fpm did not open its socket within {} ms",
                                       env_->init_timeout.count());
-    d.log += fmt::format("{} {}\n", IsoNow(*env_->clock), message);
+    d.log += fmt::format("{} {}\n", FormatLogTimestamp(env_->clock->Now()), message);
     FailWaitersLocked(InvokeOutcome::kInitError, "Runtime.InitTimeout", message, d);
     StopLocked(SIGKILL, d);
   }
@@ -550,7 +542,7 @@ void FpmPool::StopLocked(int signal, Deferred& d) {
 void FpmPool::RestartLocked(std::string_view why, Deferred& d) {
   if (phase_ != Phase::kReady) return;
   ++restarts_;
-  d.log += fmt::format("{} php-fpm restarted: {}\n", IsoNow(*env_->clock), why);
+  d.log += fmt::format("{} php-fpm restarted: {}\n", FormatLogTimestamp(env_->clock->Now()), why);
   StopLocked(SIGKILL, d);
   // The replacement starts when the old master is reaped (ReapLocked), if anyone waits for it,
   // or with the next request.
@@ -567,7 +559,7 @@ bool FpmPool::ReapLocked(Deferred& d) {
     case Phase::kStarting: {
       std::string message = fmt::format(
           "php-fpm exited while starting ({}); see the function's log", status->Describe());
-      d.log += fmt::format("{} {}\n", IsoNow(*env_->clock), message);
+      d.log += fmt::format("{} {}\n", FormatLogTimestamp(env_->clock->Now()), message);
       FailWaitersLocked(InvokeOutcome::kInitError, "Runtime.ExitError", message, d);
       phase_ = Phase::kStopped;
       break;
@@ -576,7 +568,7 @@ bool FpmPool::ReapLocked(Deferred& d) {
       // Nobody asked it to stop: a crash, or the master was killed.
       ++restarts_;
       d.log += fmt::format("{} php-fpm exited unexpectedly ({}); restarting\n",
-                           IsoNow(*env_->clock), status->Describe());
+                           FormatLogTimestamp(env_->clock->Now()), status->Describe());
       if (fcgi_) d.shutdown.push_back(std::move(fcgi_));
       fcgi_.reset();
       phase_ = Phase::kStopped;
@@ -666,7 +658,7 @@ void FpmPool::OnFinished(uint64_t generation, const std::string& request_id,
       r.error_type = "Sandbox.Timedout";
       r.message = fmt::format("RequestId: {} Error: Task timed out after {:.2f} seconds",
                               request_id, seconds);
-      log += fmt::format("{} {} Task timed out after {:.2f} seconds\n", IsoNow(*env_->clock),
+      log += fmt::format("{} {} Task timed out after {:.2f} seconds\n", FormatLogTimestamp(env_->clock->Now()),
                          request_id, seconds);
       report_status = "timeout";
       if (st.code() == StatusCode::kDeadlineExceeded) {
@@ -677,7 +669,7 @@ void FpmPool::OnFinished(uint64_t generation, const std::string& request_id,
       r.outcome = InvokeOutcome::kResponseTooLarge;
       r.error_type = "Function.ResponseSizeTooLarge";
       r.message = std::string(st.message());
-      log += fmt::format("{} {} {}\n", IsoNow(*env_->clock), request_id, st.message());
+      log += fmt::format("{} {} {}\n", FormatLogTimestamp(env_->clock->Now()), request_id, st.message());
       report_status = "error";
     } else if (st.code() == StatusCode::kResourceExhausted) {
       r.outcome = InvokeOutcome::kThrottled;
@@ -687,7 +679,7 @@ void FpmPool::OnFinished(uint64_t generation, const std::string& request_id,
       r.outcome = InvokeOutcome::kCrashed;
       r.error_type = "Runtime.FastCgiCommunicationFailed";
       r.message = std::string(st.message());
-      log += fmt::format("{} {} php-fpm failed: {}\n", IsoNow(*env_->clock), request_id,
+      log += fmt::format("{} {} php-fpm failed: {}\n", FormatLogTimestamp(env_->clock->Now()), request_id,
                          st.message());
       report_status = "error";
       // A socket nobody listens on means the master is gone or wedged: restart it now. Other
@@ -760,7 +752,7 @@ void FpmPool::Tick() {
       const bool idle = env_->clock->Now() - last_used_ >= env_->idle_timeout;
       if (retired_ || idle) {
         if (idle) {
-          d.log += fmt::format("{} php-fpm stopped after {} s idle\n", IsoNow(*env_->clock),
+          d.log += fmt::format("{} php-fpm stopped after {} s idle\n", FormatLogTimestamp(env_->clock->Now()),
                                std::chrono::duration_cast<std::chrono::seconds>(env_->idle_timeout)
                                    .count());
         }

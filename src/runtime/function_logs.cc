@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+
+#include <ctime>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -106,6 +108,15 @@ void FunctionLog::FlushLocked() {
   if (buffer_.empty()) return;
   if (fd_.valid()) WriteAll(fd_.get(), buffer_);
   buffer_.clear();
+}
+
+std::string FormatLogTimestamp(SystemTime t) {
+  int64_t ms = ToEpochMillis(t);
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
 }
 
 std::string FormatStartLine(std::string_view request_id, uint32_t version) {

@@ -11,6 +11,8 @@
 // calling out). The Format* helpers and ReadFunctionLogs (runtime_service.h) are pure / stateless.
 #pragma once
 
+#include "common/clock.h"
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -53,6 +55,9 @@ class FunctionLog final {
 // The directory of a function's logs; the name is sanitized so it cannot leave data_dir/logs.
 std::filesystem::path FunctionLogDir(const std::filesystem::path& data_dir,
                                      std::string_view function_name);
+
+// "2026-11-27T15:04:05.123Z": the timestamp of the platform's own log lines (timeouts, crashes).
+std::string FormatLogTimestamp(SystemTime t);
 
 // "START RequestId: <id> Version: <v>\n"
 std::string FormatStartLine(std::string_view request_id, uint32_t version);

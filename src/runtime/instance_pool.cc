@@ -39,14 +39,6 @@ std::string NewTraceId() {
                      r.Next());
 }
 
-std::string IsoTimestamp(SystemTime t) {
-  int64_t ms = ToEpochMillis(t);
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
-}
 
 
 }  // namespace
@@ -600,7 +592,7 @@ void InstancePool::ExpireLocked(uint64_t id, Slot& s, Deferred& d) {
     double seconds = config_.timeout_ms / 1000.0;
     const std::string request_id = s.current->invocation.request_id;
     d.log += fmt::format("{} {} Task timed out after {:.2f} seconds\n",
-                         IsoTimestamp(env_->clock->Now()), request_id, seconds);
+                         FormatLogTimestamp(env_->clock->Now()), request_id, seconds);
     std::string message = fmt::format("RequestId: {} Error: Task timed out after {:.2f} seconds",
                                       request_id, seconds);
     FinishLocked(id, s, ErrorResult(InvokeOutcome::kTimeout, "Sandbox.Timedout", message), d,
