@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <iterator>
 #include <limits>
 #include <map>
@@ -40,6 +41,8 @@ struct MemoryState {
   // write (MemoryTxn::MutableRollups): 15 days of rollups are not copied by every Write().
   using Rollups = std::map<std::pair<std::string, int64_t>, std::string>;
   std::shared_ptr<const Rollups> metric_rollups = std::make_shared<const Rollups>();
+  std::map<std::string, DeploymentRecord> deployments;                             // id
+  std::map<std::pair<std::string, uint64_t>, DeploymentEventRecord> deployment_events;  // (id, seq)
 };
 
 class MemoryTxn final : public StoreTxn {
@@ -225,6 +228,83 @@ class MemoryTxn final : public StoreTxn {
     if (!any) return Status::Ok();
     std::erase_if(MutableRollups(), [&](const auto& entry) { return entry.first.second < minute; });
     return Status::Ok();
+  }
+
+  Result<std::optional<DeploymentRecord>> GetDeployment(const std::string& id) override {
+    auto it = state_.deployments.find(id);
+    if (it == state_.deployments.end()) return std::optional<DeploymentRecord>();
+    return std::optional<DeploymentRecord>(it->second);
+  }
+
+  Result<std::vector<DeploymentRecord>> ListDeployments(const std::string& function_name,
+                                                        size_t limit) override {
+    std::vector<DeploymentRecord> out;
+    for (const auto& [id, record] : state_.deployments) {
+      if (function_name.empty() || record.function_name == function_name) out.push_back(record);
+    }
+    std::sort(out.begin(), out.end(), [](const DeploymentRecord& a, const DeploymentRecord& b) {
+      return std::tie(a.created_ms, a.id) > std::tie(b.created_ms, b.id);
+    });
+    if (out.size() > limit) out.resize(limit);
+    return out;
+  }
+
+  Result<std::vector<DeploymentRecord>> ListActiveDeployments() override {
+    std::vector<DeploymentRecord> out;
+    for (const auto& [id, record] : state_.deployments) {
+      if (IsActiveDeploymentStatus(record.status)) out.push_back(record);
+    }
+    std::sort(out.begin(), out.end(), [](const DeploymentRecord& a, const DeploymentRecord& b) {
+      return std::tie(a.created_ms, a.id) < std::tie(b.created_ms, b.id);
+    });
+    return out;
+  }
+
+  Status PutDeployment(const DeploymentRecord& record) override {
+    CUTOVER_RETURN_IF_ERROR(CheckWritable("PutDeployment"));
+    CUTOVER_RETURN_IF_ERROR(CheckDeploymentRecord(record));
+    if (IsActiveDeploymentStatus(record.status)) {
+      for (const auto& [id, other] : state_.deployments) {
+        if (id != record.id && other.function_name == record.function_name &&
+            other.alias == record.alias && IsActiveDeploymentStatus(other.status)) {
+          return AlreadyExists(fmt::format("{}:{} already has an active deployment; {} cannot be",
+                                           record.function_name, record.alias, record.id));
+        }
+      }
+    }
+    state_.deployments[record.id] = record;
+    return Status::Ok();
+  }
+
+  Status AppendDeploymentEvent(const DeploymentEventRecord& record) override {
+    CUTOVER_RETURN_IF_ERROR(CheckWritable("AppendDeploymentEvent"));
+    CUTOVER_RETURN_IF_ERROR(CheckDeploymentEventRecord(record));
+    if (state_.deployments.count(record.deployment_id) == 0) {
+      return FailedPrecondition(fmt::format("no deployment {}", record.deployment_id));
+    }
+    uint64_t last = 0;
+    auto next = state_.deployment_events.lower_bound({record.deployment_id, UINT64_MAX});
+    if (next != state_.deployment_events.begin()) {
+      auto prev = std::prev(next);
+      if (prev->first.first == record.deployment_id) last = prev->first.second;
+    }
+    if (record.seq != last + 1) {
+      return FailedPrecondition(fmt::format("deployment {}: event {} does not follow event {}",
+                                            record.deployment_id, record.seq, last));
+    }
+    state_.deployment_events[{record.deployment_id, record.seq}] = record;
+    return Status::Ok();
+  }
+
+  Result<std::vector<DeploymentEventRecord>> ListDeploymentEvents(const std::string& deployment_id,
+                                                                  uint64_t after_seq) override {
+    std::vector<DeploymentEventRecord> out;
+    if (after_seq == UINT64_MAX) return out;
+    for (auto it = state_.deployment_events.lower_bound({deployment_id, after_seq + 1});
+         it != state_.deployment_events.end() && it->first.first == deployment_id; ++it) {
+      out.push_back(it->second);
+    }
+    return out;
   }
 
  private:

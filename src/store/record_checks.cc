@@ -86,6 +86,38 @@ Status CheckMetricRollupRecord(const MetricRollupRecord& record) {
   return Status::Ok();
 }
 
+namespace {
+// CodeDeploy's DeploymentStatus enum.
+constexpr std::string_view kDeploymentStatuses[] = {"Created", "Queued",    "InProgress", "Baking",
+                                                    "Ready",   "Succeeded", "Failed",     "Stopped"};
+}  // namespace
+
+bool IsActiveDeploymentStatus(std::string_view status) {
+  return status == "Created" || status == "Queued" || status == "InProgress" ||
+         status == "Baking" || status == "Ready";
+}
+
+Status CheckDeploymentRecord(const DeploymentRecord& record) {
+  if (record.id.empty() || record.function_name.empty() || record.alias.empty()) {
+    return InvalidArgument(fmt::format("deployment record '{}' needs an id, a function and an alias",
+                                       record.id));
+  }
+  for (std::string_view status : kDeploymentStatuses) {
+    if (record.status == status) return Status::Ok();
+  }
+  return InvalidArgument(
+      fmt::format("deployment {} has an unknown status '{}'", record.id, record.status));
+}
+
+Status CheckDeploymentEventRecord(const DeploymentEventRecord& record) {
+  if (record.deployment_id.empty() || record.type.empty() || record.seq == 0) {
+    return InvalidArgument(fmt::format(
+        "deployment event {} of '{}' needs a deployment id, a type and a seq from 1",
+        record.seq, record.deployment_id));
+  }
+  return Status::Ok();
+}
+
 int64_t AlarmHistoryCutoffMs(int64_t timestamp_ms) {
   constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
   if (timestamp_ms < kMin + kAlarmHistoryRetentionMs) return kMin;

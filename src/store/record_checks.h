@@ -34,6 +34,13 @@ Status CheckAlarmHistoryRecord(const AlarmHistoryRecord& record);
 // InvalidArgument when the metric is empty.
 Status CheckMetricRollupRecord(const MetricRollupRecord& record);
 
+// InvalidArgument when the id, function or alias is empty or the status is not one of CodeDeploy's
+// DeploymentStatus values.
+Status CheckDeploymentRecord(const DeploymentRecord& record);
+
+// InvalidArgument when the deployment id or type is empty or seq is 0.
+Status CheckDeploymentEventRecord(const DeploymentEventRecord& record);
+
 // The oldest timestamp AppendAlarmHistory keeps when it appends an entry at `timestamp_ms`:
 // timestamp_ms - kAlarmHistoryRetentionMs, saturating at INT64_MIN instead of overflowing.
 int64_t AlarmHistoryCutoffMs(int64_t timestamp_ms);

@@ -95,10 +95,46 @@ CREATE TABLE metric_rollups (
 CREATE INDEX metric_rollups_by_minute ON metric_rollups (minute);
 )sql";
 
-constexpr std::array<Migration, 3> kMigrations = {{
+// Version 4: deployments and their event logs.
+// - The partial unique index is the rule "one active deployment per alias" (IsActiveDeploymentStatus
+//   lists the same statuses): a second active one fails with SQLITE_CONSTRAINT_UNIQUE
+//   (AlreadyExists) inside the transaction that tries, whichever code path it comes from.
+// - deployments_by_created serves the newest-first listing; active deployments are few and found
+//   through the partial index.
+// - deployment_events is keyed by (deployment_id, seq): one deployment's log is one contiguous
+//   range read in order, and a second write of the same seq fails.
+constexpr std::string_view kSchemaV4 = R"sql(
+CREATE TABLE deployments (
+  id            TEXT    NOT NULL CHECK (id <> ''),
+  function_name TEXT    NOT NULL CHECK (function_name <> ''),
+  alias         TEXT    NOT NULL CHECK (alias <> ''),
+  status        TEXT    NOT NULL CHECK (status IN ('Created', 'Queued', 'InProgress', 'Baking',
+                                                   'Ready', 'Succeeded', 'Failed', 'Stopped')),
+  created_ms    INTEGER NOT NULL,
+  updated_ms    INTEGER NOT NULL,
+  data          TEXT    NOT NULL,
+  PRIMARY KEY (id)
+) WITHOUT ROWID;
+
+CREATE UNIQUE INDEX deployments_one_active ON deployments (function_name, alias)
+  WHERE status IN ('Created', 'Queued', 'InProgress', 'Baking', 'Ready');
+CREATE INDEX deployments_by_created ON deployments (created_ms, id);
+
+CREATE TABLE deployment_events (
+  deployment_id TEXT    NOT NULL REFERENCES deployments (id),
+  seq           INTEGER NOT NULL CHECK (seq >= 1),
+  time_ms       INTEGER NOT NULL,
+  type          TEXT    NOT NULL CHECK (type <> ''),
+  data          TEXT    NOT NULL,
+  PRIMARY KEY (deployment_id, seq)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<Migration, 4> kMigrations = {{
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
+    {4, kSchemaV4},
 }};
 
 // Runs one statement (or a script) outside the statement cache; used for DDL and transaction

@@ -181,6 +181,28 @@ MetricRollupRecord MetricRollupFromRow(const Stmt& s) {
   return r;
 }
 
+DeploymentRecord DeploymentFromRow(const Stmt& s) {
+  DeploymentRecord r;
+  r.id = s.ColumnText(0);
+  r.function_name = s.ColumnText(1);
+  r.alias = s.ColumnText(2);
+  r.status = s.ColumnText(3);
+  r.created_ms = s.ColumnInt(4);
+  r.updated_ms = s.ColumnInt(5);
+  r.data = s.ColumnText(6);
+  return r;
+}
+
+DeploymentEventRecord DeploymentEventFromRow(const Stmt& s) {
+  DeploymentEventRecord r;
+  r.deployment_id = s.ColumnText(0);
+  r.seq = static_cast<uint64_t>(s.ColumnInt(1));
+  r.time_ms = s.ColumnInt(2);
+  r.type = s.ColumnText(3);
+  r.data = s.ColumnText(4);
+  return r;
+}
+
 class SqliteStore;
 
 // The StoreTxn handed to a Write or Read callback. Lives only for the callback's duration.
@@ -219,7 +241,17 @@ class SqliteTxn final : public StoreTxn {
                                                             int64_t to_minute) override;
   Status DeleteMetricRollupsBefore(int64_t minute) override;
 
+  Result<std::optional<DeploymentRecord>> GetDeployment(const std::string& id) override;
+  Result<std::vector<DeploymentRecord>> ListDeployments(const std::string& function_name,
+                                                        size_t limit) override;
+  Result<std::vector<DeploymentRecord>> ListActiveDeployments() override;
+  Status PutDeployment(const DeploymentRecord& record) override;
+  Status AppendDeploymentEvent(const DeploymentEventRecord& record) override;
+  Result<std::vector<DeploymentEventRecord>> ListDeploymentEvents(const std::string& deployment_id,
+                                                                  uint64_t after_seq) override;
+
  private:
+  Result<std::vector<DeploymentRecord>> ReadDeployments(Stmt& s);
   Status CheckWritable(std::string_view op) const {
     if (!read_only_) return Status::Ok();
     return FailedPrecondition(fmt::format("{} inside a read-only transaction", op));
@@ -434,6 +466,35 @@ constexpr std::string_view kListMetricRollups =
     "WHERE metric = ?1 AND minute >= ?2 AND minute < ?3 ORDER BY minute";
 constexpr std::string_view kDeleteMetricRollupsBefore =
     "DELETE FROM metric_rollups WHERE minute < ?1";
+
+// Statements are cached by their text's address (SqliteStore::Prepare), so each is one literal.
+#define CUTOVER_DEPLOYMENT_COLUMNS \
+  "SELECT id, function_name, alias, status, created_ms, updated_ms, data FROM deployments "
+constexpr std::string_view kGetDeployment = CUTOVER_DEPLOYMENT_COLUMNS "WHERE id = ?1";
+constexpr std::string_view kListDeployments =
+    CUTOVER_DEPLOYMENT_COLUMNS
+    "WHERE ?1 = '' OR function_name = ?1 ORDER BY created_ms DESC, id DESC LIMIT ?2";
+// The same status list as the partial index deployments_one_active, so SQLite can use it.
+constexpr std::string_view kListActiveDeployments =
+    CUTOVER_DEPLOYMENT_COLUMNS
+    "WHERE status IN ('Created', 'Queued', 'InProgress', 'Baking', 'Ready') "
+    "ORDER BY created_ms, id";
+#undef CUTOVER_DEPLOYMENT_COLUMNS
+constexpr std::string_view kPutDeployment =
+    "INSERT INTO deployments (id, function_name, alias, status, created_ms, updated_ms, data) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+    "ON CONFLICT (id) DO UPDATE SET function_name = excluded.function_name, "
+    "alias = excluded.alias, status = excluded.status, created_ms = excluded.created_ms, "
+    "updated_ms = excluded.updated_ms, data = excluded.data";
+constexpr std::string_view kLastDeploymentEvent =
+    "SELECT coalesce(max(seq), 0), (SELECT count(*) FROM deployments WHERE id = ?1) "
+    "FROM deployment_events WHERE deployment_id = ?1";
+constexpr std::string_view kAppendDeploymentEvent =
+    "INSERT INTO deployment_events (deployment_id, seq, time_ms, type, data) "
+    "VALUES (?1, ?2, ?3, ?4, ?5)";
+constexpr std::string_view kListDeploymentEvents =
+    "SELECT deployment_id, seq, time_ms, type, data FROM deployment_events "
+    "WHERE deployment_id = ?1 AND seq > ?2 ORDER BY seq";
 
 Result<std::optional<ServiceRecord>> SqliteTxn::GetService(const std::string& name,
                                                            const std::string& stage) {
@@ -681,6 +742,97 @@ Status SqliteTxn::DeleteMetricRollupsBefore(int64_t minute) {
   CUTOVER_ASSIGN_OR_RETURN(Stmt s, store_.Prepare(kDeleteMetricRollupsBefore));
   s.Int(1, minute);
   return s.Run("deleting old metric rollups");
+}
+
+Result<std::vector<DeploymentRecord>> SqliteTxn::ReadDeployments(Stmt& s) {
+  std::vector<DeploymentRecord> out;
+  while (true) {
+    CUTOVER_ASSIGN_OR_RETURN(bool row, s.Step("reading deployments"));
+    if (!row) break;
+    out.push_back(DeploymentFromRow(s));
+  }
+  return out;
+}
+
+Result<std::optional<DeploymentRecord>> SqliteTxn::GetDeployment(const std::string& id) {
+  CUTOVER_ASSIGN_OR_RETURN(Stmt s, store_.Prepare(kGetDeployment));
+  s.Text(1, id);
+  CUTOVER_ASSIGN_OR_RETURN(auto rows, ReadDeployments(s));
+  if (rows.empty()) return std::optional<DeploymentRecord>();
+  return std::optional<DeploymentRecord>(std::move(rows.front()));
+}
+
+Result<std::vector<DeploymentRecord>> SqliteTxn::ListDeployments(const std::string& function_name,
+                                                                 size_t limit) {
+  if (limit == 0) return std::vector<DeploymentRecord>();
+  const auto sql_limit = static_cast<int64_t>(
+      std::min<uint64_t>(limit, static_cast<uint64_t>(std::numeric_limits<int64_t>::max())));
+  CUTOVER_ASSIGN_OR_RETURN(Stmt s, store_.Prepare(kListDeployments));
+  s.Text(1, function_name).Int(2, sql_limit);
+  return ReadDeployments(s);
+}
+
+Result<std::vector<DeploymentRecord>> SqliteTxn::ListActiveDeployments() {
+  CUTOVER_ASSIGN_OR_RETURN(Stmt s, store_.Prepare(kListActiveDeployments));
+  return ReadDeployments(s);
+}
+
+Status SqliteTxn::PutDeployment(const DeploymentRecord& record) {
+  CUTOVER_RETURN_IF_ERROR(CheckWritable("PutDeployment"));
+  CUTOVER_RETURN_IF_ERROR(CheckDeploymentRecord(record));
+  CUTOVER_ASSIGN_OR_RETURN(Stmt s, store_.Prepare(kPutDeployment));
+  s.Text(1, record.id)
+      .Text(2, record.function_name)
+      .Text(3, record.alias)
+      .Text(4, record.status)
+      .Int(5, record.created_ms)
+      .Int(6, record.updated_ms)
+      .Text(7, record.data);
+  Status st = s.Run("writing a deployment");
+  if (st.code() == StatusCode::kAlreadyExists) {
+    return AlreadyExists(fmt::format("{}:{} already has an active deployment; {} cannot be",
+                                     record.function_name, record.alias, record.id));
+  }
+  return st;
+}
+
+Status SqliteTxn::AppendDeploymentEvent(const DeploymentEventRecord& record) {
+  CUTOVER_RETURN_IF_ERROR(CheckWritable("AppendDeploymentEvent"));
+  CUTOVER_RETURN_IF_ERROR(CheckDeploymentEventRecord(record));
+  {
+    CUTOVER_ASSIGN_OR_RETURN(Stmt s, store_.Prepare(kLastDeploymentEvent));
+    s.Text(1, record.deployment_id);
+    CUTOVER_ASSIGN_OR_RETURN(bool row, s.Step("reading a deployment's last event"));
+    if (!row || s.ColumnInt(1) == 0) {
+      return FailedPrecondition(fmt::format("no deployment {}", record.deployment_id));
+    }
+    const auto last = static_cast<uint64_t>(s.ColumnInt(0));
+    if (record.seq != last + 1) {
+      return FailedPrecondition(fmt::format("deployment {}: event {} does not follow event {}",
+                                            record.deployment_id, record.seq, last));
+    }
+  }
+  CUTOVER_ASSIGN_OR_RETURN(Stmt s, store_.Prepare(kAppendDeploymentEvent));
+  s.Text(1, record.deployment_id)
+      .Int(2, static_cast<int64_t>(record.seq))
+      .Int(3, record.time_ms)
+      .Text(4, record.type)
+      .Text(5, record.data);
+  return s.Run("appending a deployment event");
+}
+
+Result<std::vector<DeploymentEventRecord>> SqliteTxn::ListDeploymentEvents(
+    const std::string& deployment_id, uint64_t after_seq) {
+  CUTOVER_ASSIGN_OR_RETURN(Stmt s, store_.Prepare(kListDeploymentEvents));
+  s.Text(1, deployment_id).Int(2, static_cast<int64_t>(std::min<uint64_t>(
+                                      after_seq, std::numeric_limits<int64_t>::max())));
+  std::vector<DeploymentEventRecord> out;
+  while (true) {
+    CUTOVER_ASSIGN_OR_RETURN(bool row, s.Step("listing deployment events"));
+    if (!row) break;
+    out.push_back(DeploymentEventFromRow(s));
+  }
+  return out;
 }
 
 }  // namespace

@@ -85,6 +85,32 @@ struct MetricRollupRecord {
   std::string data;    // the encoded aggregate (any bytes)
 };
 
+// One deployment of a new version to an alias (CodeDeploy's DeploymentInfo for one Lambda target).
+// The store checks the keys and the status; `data` is deploy/deployment_state.h's encoding of
+// everything else (the plan, the phase, hooks, rollback info) and opaque here.
+struct DeploymentRecord {
+  std::string id;             // "d-XXXXXXXXX" (non-empty)
+  std::string function_name;  // non-empty
+  std::string alias;          // non-empty
+  std::string status;         // CodeDeploy's DeploymentStatus (checked, exact spelling)
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+  std::string data;
+};
+
+// The statuses of a deployment that has not ended: Created, Queued, InProgress, Baking, Ready.
+// At most one deployment per (function, alias) may be in one of them.
+bool IsActiveDeploymentStatus(std::string_view status);
+
+// One entry of a deployment's append-only event log.
+struct DeploymentEventRecord {
+  std::string deployment_id;
+  uint64_t seq = 0;  // 1, 2, 3 ... per deployment, without gaps
+  int64_t time_ms = 0;
+  std::string type;  // non-empty: "LifecycleEvent", "TrafficShifted", "AlarmCheck" ...
+  std::string data;  // JSON, opaque to the store
+};
+
 // How long AppendAlarmHistory keeps an alarm's transitions: CloudWatch keeps two weeks.
 inline constexpr int64_t kAlarmHistoryRetentionMs = int64_t{14} * 24 * 60 * 60 * 1000;
 
@@ -148,6 +174,23 @@ class StoreTxn {
                                                                     int64_t to_minute) = 0;
   // Deletes the rollups of every metric with minute < `minute`.
   virtual Status DeleteMetricRollupsBefore(int64_t minute) = 0;
+
+  virtual Result<std::optional<DeploymentRecord>> GetDeployment(const std::string& id) = 0;
+  // Deployments newest first (by created_ms, then id descending), of one function or of every
+  // function when function_name is empty; at most `limit`.
+  virtual Result<std::vector<DeploymentRecord>> ListDeployments(const std::string& function_name,
+                                                                size_t limit) = 0;
+  // Every deployment whose status is active (IsActiveDeploymentStatus), oldest first.
+  virtual Result<std::vector<DeploymentRecord>> ListActiveDeployments() = 0;
+  // Inserts or replaces the record with this id. AlreadyExists when the record is active and
+  // another active deployment exists for the same function and alias.
+  virtual Status PutDeployment(const DeploymentRecord& record) = 0;
+  // Appends one event. FailedPrecondition when the deployment does not exist or record.seq is not
+  // the last seq + 1 (the log has no gaps and no rewrites).
+  virtual Status AppendDeploymentEvent(const DeploymentEventRecord& record) = 0;
+  // The deployment's events with seq > after_seq, ascending.
+  virtual Result<std::vector<DeploymentEventRecord>> ListDeploymentEvents(
+      const std::string& deployment_id, uint64_t after_seq) = 0;
 };
 
 class StateStore {

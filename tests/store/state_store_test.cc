@@ -875,6 +875,130 @@ TEST_P(StateStoreContractTest, MetricRollupWritesRollBackAndAreRefusedInsideRead
   EXPECT_EQ(Rollups("m", 0, 10), (std::vector<std::string>{"m@1=m@1", "m@2=m@2"}));
 }
 
+DeploymentRecord Deployment(const std::string& id, const std::string& status,
+                            int64_t created_ms = 1000, const std::string& fn = "svc-dev-web",
+                            const std::string& alias = "Live") {
+  DeploymentRecord r;
+  r.id = id;
+  r.function_name = fn;
+  r.alias = alias;
+  r.status = status;
+  r.created_ms = created_ms;
+  r.updated_ms = created_ms + 1;
+  r.data = R"({"target":2})";
+  return r;
+}
+
+DeploymentEventRecord Event(const std::string& id, uint64_t seq, const std::string& type = "Step") {
+  return DeploymentEventRecord{id, seq, static_cast<int64_t>(1000 + seq), type,
+                               "{\"seq\":" + std::to_string(seq) + "}"};
+}
+
+TEST_P(StateStoreContractTest, DeploymentReadsBackAndIsReplacedByPut) {
+  MustWrite([](StoreTxn& txn) { return txn.PutDeployment(Deployment("d-A", "InProgress")); });
+  MustWrite([](StoreTxn& txn) {
+    DeploymentRecord r = Deployment("d-A", "Succeeded");
+    r.data = R"({"done":true})";
+    return txn.PutDeployment(r);
+  });
+  Status st = store_->Read([](StoreTxn& txn) {
+    auto got = txn.GetDeployment("d-A");
+    if (!got.ok()) return got.status();
+    EXPECT_TRUE(got->has_value());
+    if (!got->has_value()) return Status::Ok();
+    EXPECT_EQ((*got)->status, "Succeeded");
+    EXPECT_EQ((*got)->function_name, "svc-dev-web");
+    EXPECT_EQ((*got)->alias, "Live");
+    EXPECT_EQ((*got)->created_ms, 1000);
+    EXPECT_EQ((*got)->updated_ms, 1001);
+    EXPECT_EQ((*got)->data, R"({"done":true})");
+    auto missing = txn.GetDeployment("d-B");
+    EXPECT_TRUE(missing.ok() && !missing->has_value());
+    return Status::Ok();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+}
+
+TEST_P(StateStoreContractTest, OnlyOneActiveDeploymentPerAlias) {
+  MustWrite([](StoreTxn& txn) { return txn.PutDeployment(Deployment("d-A", "InProgress")); });
+  // Another alias, another function: fine.
+  MustWrite([](StoreTxn& txn) {
+    CUTOVER_RETURN_IF_ERROR(
+        txn.PutDeployment(Deployment("d-B", "InProgress", 1000, "svc-dev-web", "Beta")));
+    return txn.PutDeployment(Deployment("d-C", "Created", 1000, "svc-dev-api"));
+  });
+  Status st = store_->Write(
+      [](StoreTxn& txn) { return txn.PutDeployment(Deployment("d-D", "Created", 2000)); });
+  EXPECT_EQ(st.code(), StatusCode::kAlreadyExists) << st.ToString();
+  // An ended one does not count, and ending the active one frees the alias.
+  MustWrite([](StoreTxn& txn) { return txn.PutDeployment(Deployment("d-E", "Failed", 2000)); });
+  MustWrite([](StoreTxn& txn) {
+    CUTOVER_RETURN_IF_ERROR(txn.PutDeployment(Deployment("d-A", "Stopped")));
+    return txn.PutDeployment(Deployment("d-D", "Created", 3000));
+  });
+  st = store_->Read([](StoreTxn& txn) {
+    auto active = txn.ListActiveDeployments();
+    if (!active.ok()) return active.status();
+    std::vector<std::string> ids;
+    for (const auto& d : *active) ids.push_back(d.id);
+    EXPECT_EQ(ids, (std::vector<std::string>{"d-B", "d-C", "d-D"}));
+    auto all = txn.ListDeployments("", 100);
+    if (!all.ok()) return all.status();
+    ids.clear();
+    for (const auto& d : *all) ids.push_back(d.id);
+    EXPECT_EQ(ids, (std::vector<std::string>{"d-D", "d-E", "d-C", "d-B", "d-A"}));
+    auto web = txn.ListDeployments("svc-dev-web", 2);
+    if (!web.ok()) return web.status();
+    ids.clear();
+    for (const auto& d : *web) ids.push_back(d.id);
+    EXPECT_EQ(ids, (std::vector<std::string>{"d-D", "d-E"}));
+    return Status::Ok();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+}
+
+TEST_P(StateStoreContractTest, MalformedDeploymentsAreInvalid) {
+  for (DeploymentRecord bad : {Deployment("", "Created"), Deployment("d-A", "Running"),
+                               Deployment("d-A", "Created", 1, ""),
+                               Deployment("d-A", "Created", 1, "fn", "")}) {
+    Status st = store_->Write([&](StoreTxn& txn) { return txn.PutDeployment(bad); });
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << bad.id << " " << bad.status;
+  }
+}
+
+TEST_P(StateStoreContractTest, DeploymentEventsAppendWithoutGapsAndReadAfterASeq) {
+  MustWrite([](StoreTxn& txn) {
+    CUTOVER_RETURN_IF_ERROR(txn.PutDeployment(Deployment("d-A", "InProgress")));
+    CUTOVER_RETURN_IF_ERROR(txn.AppendDeploymentEvent(Event("d-A", 1, "Start")));
+    return txn.AppendDeploymentEvent(Event("d-A", 2));
+  });
+  // A gap, a rewrite, an unknown deployment and a missing type are refused.
+  for (const DeploymentEventRecord& bad :
+       {Event("d-A", 4), Event("d-A", 2), Event("d-X", 1), Event("d-A", 3, "")}) {
+    Status st = store_->Write([&](StoreTxn& txn) { return txn.AppendDeploymentEvent(bad); });
+    EXPECT_FALSE(st.ok()) << bad.deployment_id << " " << bad.seq;
+  }
+  MustWrite([](StoreTxn& txn) { return txn.AppendDeploymentEvent(Event("d-A", 3)); });
+  Status st = store_->Read([](StoreTxn& txn) {
+    auto events = txn.ListDeploymentEvents("d-A", 1);
+    if (!events.ok()) return events.status();
+    EXPECT_EQ(events->size(), 2u);
+    if (events->size() == 2) {
+      EXPECT_EQ((*events)[0].seq, 2u);
+      EXPECT_EQ((*events)[1].seq, 3u);
+      EXPECT_EQ((*events)[1].data, R"({"seq":3})");
+      EXPECT_EQ((*events)[1].time_ms, 1003);
+    }
+    auto all = txn.ListDeploymentEvents("d-A", 0);
+    EXPECT_TRUE(all.ok() && all->size() == 3 && (*all)[0].type == "Start");
+    auto none = txn.ListDeploymentEvents("d-X", 0);
+    EXPECT_TRUE(none.ok() && none->empty());
+    EXPECT_EQ(txn.AppendDeploymentEvent(Event("d-A", 4)).code(), StatusCode::kFailedPrecondition);
+    return Status::Ok();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Stores, StateStoreContractTest,
     ::testing::Values(
@@ -1147,11 +1271,11 @@ TEST(SqliteStoreTest, SchemaV1DatabaseIsUpgradedInPlace) {
     RawDb raw(file);
     auto version = ReadSchemaVersion(raw.get());
     ASSERT_TRUE(version.ok()) << version.status().ToString();
-    EXPECT_EQ(*version, 3);
-    // Migration 1's row is kept; migrations 2 and 3 add their own.
+    EXPECT_EQ(*version, LatestSchemaVersion());
+    // Migration 1's row is kept; the later migrations add their own.
     EXPECT_EQ(raw.QueryText("SELECT group_concat(version || '@' || (applied_ms = 111)) FROM "
                             "(SELECT * FROM schema_version ORDER BY version)"),
-              "1@1,2@0,3@0");
+              "1@1,2@0,3@0,4@0");
     EXPECT_EQ(raw.QueryText("SELECT count(*) FROM alarm_history"), "1");
   }
   // An upgraded database has exactly the schema of a fresh one.
@@ -1162,7 +1286,8 @@ TEST(SqliteStoreTest, SchemaV1DatabaseIsUpgradedInPlace) {
   // Reopening an upgraded database migrates nothing more.
   ASSERT_NE(OpenSqliteOrDie(file), nullptr);
   RawDb raw(file);
-  EXPECT_EQ(raw.QueryText("SELECT count(*) FROM schema_version"), "3");
+  EXPECT_EQ(raw.QueryText("SELECT count(*) FROM schema_version"),
+            std::to_string(LatestSchemaVersion()));
 }
 
 TEST(SqliteStoreTest, FailedUpgradeLeavesTheSchemaV1DatabaseUntouched) {
@@ -1266,11 +1391,11 @@ TEST(SqliteStoreTest, SchemaV2DatabaseIsUpgradedInPlace) {
     RawDb raw(file);
     auto version = ReadSchemaVersion(raw.get());
     ASSERT_TRUE(version.ok()) << version.status().ToString();
-    EXPECT_EQ(*version, 3);
-    // Rows of migrations 1 and 2 are kept; migration 3 adds its own.
+    EXPECT_EQ(*version, LatestSchemaVersion());
+    // Rows of migrations 1 and 2 are kept; the later migrations add their own.
     EXPECT_EQ(raw.QueryText("SELECT group_concat(version || '@' || (applied_ms IN (111, 222))) "
                             "FROM (SELECT * FROM schema_version ORDER BY version)"),
-              "1@1,2@1,3@0");
+              "1@1,2@1,3@0,4@0");
     EXPECT_EQ(raw.QueryText("SELECT count(*) FROM metric_rollups"), "2");
     EXPECT_EQ(raw.QueryText("SELECT count(*) FROM alarm_history"), "3");
   }
@@ -1289,7 +1414,8 @@ TEST(SqliteStoreTest, SchemaV2DatabaseIsUpgradedInPlace) {
   });
   EXPECT_TRUE(st.ok()) << st.ToString();
   RawDb raw(file);
-  EXPECT_EQ(raw.QueryText("SELECT count(*) FROM schema_version"), "3");
+  EXPECT_EQ(raw.QueryText("SELECT count(*) FROM schema_version"),
+            std::to_string(LatestSchemaVersion()));
 }
 
 TEST(SqliteStoreTest, FailedUpgradeLeavesTheSchemaV2DatabaseUntouched) {
