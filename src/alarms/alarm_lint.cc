@@ -37,6 +37,27 @@ const std::vector<DimensionSet> kApiGatewaySets = {
 const std::vector<DimensionSet> kLambdaSets = {{"FunctionName"},
                                                {"FunctionName", "Resource"},
                                                {"ExecutedVersion", "FunctionName", "Resource"}};
+// Sampled from the runtime, not from invocations: no ExecutedVersion, and an account-level series
+// without dimensions (PlatformMetrics::RecordConcurrency).
+const std::vector<DimensionSet> kConcurrencySets = {
+    {}, {"FunctionName"}, {"FunctionName", "Resource"}};
+// DataProcessed exists for HTTP APIs only.
+const std::vector<DimensionSet> kHttpApiSets = {
+    {"ApiId"}, {"ApiId", "Stage"}, {"ApiId", "Route", "Stage"}};
+
+const std::vector<DimensionSet>& SetsOf(const metrics::MetricKey& key) {
+  if (key.ns == "AWS/ApiGateway") {
+    return key.name == "DataProcessed" ? kHttpApiSets : kApiGatewaySets;
+  }
+  return key.name == "ConcurrentExecutions" ? kConcurrencySets : kLambdaSets;
+}
+
+std::string_view RecordedUnit(std::string_view metric) {
+  if (metric == "Latency" || metric == "IntegrationLatency" || metric == "Duration") {
+    return "Milliseconds";
+  }
+  return metric == "DataProcessed" ? "Bytes" : "Count";
+}
 
 std::string FormatSet(const DimensionSet& set) { return "{" + Join(set) + "}"; }
 
@@ -120,7 +141,7 @@ class Linter {
         LintLambdaDimension(dims_path, name, value);
       }
     }
-    const std::vector<DimensionSet>& sets = api_gateway ? kApiGatewaySets : kLambdaSets;
+    const std::vector<DimensionSet>& sets = SetsOf(key);
     if (std::find(sets.begin(), sets.end(), set) == sets.end()) {
       Warn(dims_path,
            fmt::format("no {} series has exactly the dimensions {} (a metric is one exact "
@@ -129,9 +150,7 @@ class Linter {
                        key.ns, FormatSet(set), FormatSets(sets)));
     }
     if (unit.has_value()) {
-      const bool milliseconds =
-          key.name == "Latency" || key.name == "IntegrationLatency" || key.name == "Duration";
-      std::string_view recorded = milliseconds ? "Milliseconds" : "Count";
+      std::string_view recorded = RecordedUnit(key.name);
       if (In(names, key.name) && *unit != recorded) {
         Warn(prefix + "Unit", fmt::format("{} is recorded in {}, not {}: with a different Unit the "
                                           "alarm gets no data",

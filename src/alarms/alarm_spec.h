@@ -123,7 +123,7 @@ struct LintContext {
       function_names;                // deployed names: "bref-canary-deployments-demo-dev-website"
   std::vector<std::string> aliases;  // "Live" (Resource "<function>:<alias>")
   std::vector<std::string> api_gateway_metrics = {
-      "Count", "4XXError", "5XXError", "Latency", "IntegrationLatency", "4xx", "5xx"};
+      "Count", "4XXError", "5XXError", "Latency", "IntegrationLatency", "4xx", "5xx", "DataProcessed"};
   std::vector<std::string> lambda_metrics = {"Invocations", "Errors", "Throttles", "Duration",
                                              "ConcurrentExecutions"};
 };

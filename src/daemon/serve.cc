@@ -221,6 +221,22 @@ int Serve(const cli::ServeOptions& o) {
     tick.async_wait([&](boost::system::error_code e) {
       if (e) return;
       recorder.DrainAll([&](const metrics::RequestSample& s) { platform_metrics.Ingest(s); });
+      if (o.metrics) {
+        // ConcurrentExecutions: each version's peak since the last tick, and the versions each
+        // alias routes to now (an alias counts the sum of its versions').
+        std::vector<metrics::VersionConcurrency> peaks;
+        for (runtime::VersionConcurrency& v : runtime->TakeConcurrency()) {
+          peaks.push_back({std::move(v.key.function_name), v.key.version, v.peak});
+        }
+        std::vector<metrics::AliasVersions> aliases;
+        for (const auto& [name, f] : publisher.functions()) {
+          if (f.alias) {
+            aliases.push_back(
+                {name, f.alias->name, f.alias->primary_version, f.alias->additional_version});
+          }
+        }
+        platform_metrics.RecordConcurrency(ToEpochMillis(clock->Now()), peaks, aliases);
+      }
       emf_inbox.Drain(metric_store, ToEpochMillis(clock->Now()));
       rollups.Tick();
       alarm_engine.Tick();

@@ -332,6 +332,7 @@ class Server final : public GatewayServer {
     std::chrono::steady_clock::time_point invoke_started;
     double duration_ms = 0;
     metrics::InvokeKind invoke = metrics::InvokeKind::kNone;
+    size_t request_bytes = 0;  // the body, taken before it moves into the invocation
   };
 
   void Record(Worker& worker, const Trace& t, const Response& res,
@@ -350,6 +351,8 @@ class Server final : public GatewayServer {
     s.version = t.version;
     s.status = static_cast<uint16_t>(res.result_int());
     s.invoke = t.invoke;
+    const size_t bytes = t.request_bytes + res.body().size();
+    s.data_bytes = static_cast<uint32_t>(std::min<size_t>(bytes, UINT32_MAX));
     worker.samples->Push(s);
   }
 
@@ -412,6 +415,7 @@ class Server final : public GatewayServer {
       trace.time_ms = preq.request_time_ms;
       trace.invoke_start_ms = ToEpochMillis(clock_.Now());
       trace.invoke_started = std::chrono::steady_clock::now();
+      trace.request_bytes = preq.body.size();
     }
 
     Response res;

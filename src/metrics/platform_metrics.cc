@@ -1,5 +1,6 @@
 #include "metrics/platform_metrics.h"
 
+#include <initializer_list>
 #include <string>
 
 namespace cutover::metrics {
@@ -42,6 +43,7 @@ PlatformMetrics::Targets& PlatformMetrics::TargetsFor(const RouteLabels* route, 
     t.server_errors.push_back(series(server.c_str()));
     t.latency.push_back(series("Latency"));
     t.integration.push_back(series("IntegrationLatency"));
+    if (!route->rest) t.data_processed.push_back(series("DataProcessed"));
   }
 
   // Lambda: only when a version ran (or was throttled).
@@ -82,6 +84,7 @@ void PlatformMetrics::Ingest(const RequestSample& s) {
   for (Series* x : t.client_errors) x->Add(second, client_error);
   for (Series* x : t.server_errors) x->Add(second, server_error);
   for (Series* x : t.latency) x->Add(second, s.latency_ms);
+  for (Series* x : t.data_processed) x->Add(second, s.data_bytes);
   if (invoked) {
     for (Series* x : t.integration) x->Add(second, s.integration_ms);
   }
@@ -101,6 +104,50 @@ void PlatformMetrics::Ingest(const RequestSample& s) {
   if (s.invoke == InvokeKind::kError) c.invocation_errors++;
   if (s.invoke == InvokeKind::kThrottled) c.throttles++;
   c.latency_sum_ms += s.latency_ms;
+}
+
+void PlatformMetrics::AddConcurrency(const std::string& function_name, const std::string& resource,
+                                     int n) {
+  if (n <= 0) return;
+  concurrency_[ConcurrencyKey{function_name, resource}].value += n;
+}
+
+void PlatformMetrics::RecordConcurrency(int64_t time_ms,
+                                        const std::vector<VersionConcurrency>& versions,
+                                        const std::vector<AliasVersions>& aliases) {
+  for (auto& [key, c] : concurrency_) c.value = 0;
+  for (const VersionConcurrency& v : versions) {
+    AddConcurrency(v.function_name, v.function_name + ":" + std::to_string(v.version), v.peak);
+    AddConcurrency(v.function_name, "", v.peak);
+    AddConcurrency("", "", v.peak);
+  }
+  // After every version: an alias adds up its versions' totals for this tick.
+  for (const AliasVersions& a : aliases) {
+    int sum = 0;
+    // An additional version equal to the primary (a degenerate record) counts once.
+    const uint32_t additional =
+        a.additional_version == a.primary_version ? 0 : a.additional_version;
+    for (uint32_t version : {a.primary_version, additional}) {
+      if (version == 0) continue;
+      auto it = concurrency_.find(
+          ConcurrencyKey{a.function_name, a.function_name + ":" + std::to_string(version)});
+      if (it != concurrency_.end()) sum += it->second.value;
+    }
+    AddConcurrency(a.function_name, a.function_name + ":" + a.alias, sum);
+  }
+
+  const int64_t second = SecondOf(time_ms);
+  for (auto& [key, c] : concurrency_) {
+    if (c.value == 0 && !c.active) continue;
+    if (c.series == nullptr) {
+      Dimensions dims;
+      if (!key.first.empty()) dims.emplace_back("FunctionName", key.first);
+      if (!key.second.empty()) dims.emplace_back("Resource", key.second);
+      c.series = &store_.GetOrCreate(MakeKey(kLambda, "ConcurrentExecutions", std::move(dims)));
+    }
+    c.series->Add(second, c.value);
+    c.active = c.value > 0;
+  }
 }
 
 }  // namespace cutover::metrics

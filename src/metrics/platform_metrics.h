@@ -5,12 +5,32 @@
 //     Count (1), 4XXError and 5XXError (0 or 1, so Average is the rate), Latency,
 //     IntegrationLatency (requests that invoked the function), each under {ApiName},
 //     {ApiName, Stage} and {ApiName, Method, Resource, Stage}.
-//   HTTP APIs (`httpApi`), AWS/ApiGateway: Count, 4xx, 5xx, Latency, IntegrationLatency under
+//   HTTP APIs (`httpApi`), AWS/ApiGateway: Count, 4xx, 5xx, Latency, IntegrationLatency,
+//     DataProcessed (bytes: request body + response body; header bytes are not counted) under
 //     {ApiId}, {ApiId, Stage} and {ApiId, Stage, Route} (Route = "GET /path").
 //   Functions, AWS/Lambda, at the invocation's start: Invocations (not for throttled ones),
 //     Errors (0 or 1), Throttles (0 or 1), Duration, under {FunctionName},
 //     {FunctionName, Resource} (Resource = "name:alias", or "name:version" for a version), and
 //     {FunctionName, Resource, ExecutedVersion} for alias invocations.
+//
+// ConcurrentExecutions (AWS/Lambda, Count, read with Maximum) does not come from samples: the
+// control tick hands RecordConcurrency each version's peak number of executing invocations since
+// the previous tick (runtime::RuntimeService::TakeConcurrency), which becomes one datapoint per
+// tick at the tick's time, so a second's Maximum is the peak seen in it. Under:
+//     {FunctionName, Resource = "name:version"}: executions of that version's code, whatever
+//       invoked them (an alias, the version itself, the Invoke API). The runtime counts per
+//       version, not per qualifier; this differs from Invocations' version Resource, which counts
+//       version-qualified invocations only.
+//     {FunctionName, Resource = "name:alias"}: the sum over the versions the alias routes to now
+//       (primary and additional). A version also invoked directly counts here too, and one the
+//       alias left keeps executing without counting here.
+//     {FunctionName}: the sum over all of the function's versions; {} (no dimensions): the sum
+//       over every function, Lambda's account-level metric.
+// A sum of per-version peaks can exceed the true peak of the sum when versions peak at different
+// moments of one 100 ms tick: an upper bound, exact whenever one version is busy. Like Lambda,
+// which publishes nothing for a function that does not run, a series gets datapoints while its
+// value is above 0 plus one 0 when it drops back; idle stretches have no data. SampleCount, Sum
+// and Average count ticks, not invocations: use Maximum.
 //
 // It also keeps cumulative per-version counters for the Prometheus exposition (prometheus.h).
 //
@@ -22,6 +42,7 @@
 #include <string>
 #include <tuple>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "metrics/recorder.h"
@@ -37,11 +58,33 @@ struct RouteCounters {
   double latency_sum_ms = 0;
 };
 
+// One version's peak concurrency over a tick (runtime::VersionConcurrency, which this module may
+// not include).
+struct VersionConcurrency {
+  std::string function_name;  // deployed name
+  uint32_t version = 0;
+  int peak = 0;
+};
+
+// The versions an alias routes to now.
+struct AliasVersions {
+  std::string function_name;
+  std::string alias;
+  uint32_t primary_version = 0;
+  uint32_t additional_version = 0;  // 0 = none
+};
+
 class PlatformMetrics {
  public:
   explicit PlatformMetrics(MetricsStore& store) : store_(store) {}
 
   void Ingest(const RequestSample& sample);
+
+  // ConcurrentExecutions at `time_ms` (daemon clock) from one tick's peaks (see the top of this
+  // file). A version may appear more than once (a retired pool still draining beside a new one
+  // of the same key): the entries add up.
+  void RecordConcurrency(int64_t time_ms, const std::vector<VersionConcurrency>& versions,
+                         const std::vector<AliasVersions>& aliases);
 
   using CounterKey = std::pair<const RouteLabels*, uint32_t>;  // route, executed version
   const std::map<CounterKey, RouteCounters>& counters() const { return counters_; }
@@ -52,11 +95,25 @@ class PlatformMetrics {
   struct Targets {
     std::vector<Series*> count, client_errors, server_errors, latency, integration;
     std::vector<Series*> invocations, errors, throttles, duration;
+    std::vector<Series*> data_processed;  // HTTP APIs only
   };
   Targets& TargetsFor(const RouteLabels* route, uint32_t version);
 
+  // One ConcurrentExecutions series: its value this tick and whether it reported above 0 last
+  // tick (then a 0 is still written, once). The series is created on its first datapoint.
+  struct Concurrency {
+    Series* series = nullptr;
+    int value = 0;
+    bool active = false;
+  };
+  // By (FunctionName, Resource): ("", "") is the account-level metric, (name, "") {FunctionName}.
+  using ConcurrencyKey = std::pair<std::string, std::string>;
+  // Adds `n` to the key's value this tick; creates no entry for 0, so idle versions cost nothing.
+  void AddConcurrency(const std::string& function_name, const std::string& resource, int n);
+
   MetricsStore& store_;
   std::map<CounterKey, Targets> targets_;
+  std::map<ConcurrencyKey, Concurrency> concurrency_;
   std::map<CounterKey, RouteCounters> counters_;
   uint64_t samples_ = 0;
 };

@@ -53,7 +53,11 @@ struct RequestSample {
   uint32_t version = 0;         // executed version, 0 when none
   uint16_t status = 0;          // HTTP status sent
   InvokeKind invoke = InvokeKind::kNone;
+  // Request body + response body bytes (HTTP APIs' DataProcessed), saturating. It fits in what was
+  // padding: a sample stays 48 bytes.
+  uint32_t data_bytes = 0;
 };
+static_assert(sizeof(RequestSample) <= 48, "a ring slot per request: keep samples small");
 
 class SampleRing {
  public:

@@ -306,6 +306,7 @@ void FpmPool::InvokeHttp(HttpInvocation invocation, HttpCallback done) {
                       fmt::format("Request must be smaller than {} bytes", kMaxPayloadBytes)));
     } else if (phase_ == Phase::kReady) {
       ++in_flight_;
+      peak_concurrency_ = std::max(peak_concurrency_, ConcurrencyLocked());
       d.sends.push_back(Send{std::move(invocation), std::move(done), fcgi_, 0});
     } else if (waiting_.size() >= static_cast<size_t>(std::max(1, config_.max_queue))) {
       d.replies.emplace_back(std::move(done),
@@ -313,6 +314,7 @@ void FpmPool::InvokeHttp(HttpInvocation invocation, HttpCallback done) {
                                          "Rate Exceeded."));
     } else {
       waiting_.push_back(Waiter{std::move(invocation), std::move(done)});
+      peak_concurrency_ = std::max(peak_concurrency_, ConcurrencyLocked());
       if (phase_ == Phase::kStopped) StartLocked(d);
     }
   }
@@ -778,6 +780,18 @@ PoolStats FpmPool::Stats() const {
   s.cold_starts = cold_starts_;
   s.restarts = restarts_;
   return s;
+}
+
+int FpmPool::ConcurrencyLocked() const {
+  return std::min(in_flight_ + static_cast<int>(waiting_.size()), children_);
+}
+
+int FpmPool::TakePeakConcurrency() {
+  std::lock_guard lock(mu_);
+  const int now = ConcurrencyLocked();
+  const int peak = std::max(peak_concurrency_, now);
+  peak_concurrency_ = now;
+  return peak;
 }
 
 void FpmPool::BeginShutdown() {

@@ -84,6 +84,7 @@ class FpmPool final : public VersionPool, public std::enable_shared_from_this<Fp
   void Retire() override;
   void Tick() override;
   PoolStats Stats() const override;
+  int TakePeakConcurrency() override;
   void BeginShutdown() override;
   int ReapForShutdown(bool kill) override;
   bool Finished() const override;
@@ -139,6 +140,10 @@ class FpmPool final : public VersionPool, public std::enable_shared_from_this<Fp
                          Deferred& d) CUTOVER_REQUIRES(mu_);
   HttpResult ErrorLocked(InvokeOutcome outcome, std::string_view type,
                          std::string_view message) const CUTOVER_REQUIRES(mu_);
+  // Requests executing, as Lambda counts ConcurrentExecutions: those sent to php-fpm and those
+  // waiting for it to start (a cold start, as an InstancePool counts one), but at most one per
+  // php-fpm child: beyond that a request waits for a FastCGI connection, which is queueing.
+  int ConcurrencyLocked() const CUTOVER_REQUIRES(mu_);
 
   const InstanceConfig config_;
   const std::shared_ptr<PoolEnvironment> env_;
@@ -158,6 +163,9 @@ class FpmPool final : public VersionPool, public std::enable_shared_from_this<Fp
   std::shared_ptr<fastcgi::FastCgiPool> fcgi_ CUTOVER_GUARDED_BY(mu_);
   std::deque<Waiter> waiting_ CUTOVER_GUARDED_BY(mu_);
   int in_flight_ CUTOVER_GUARDED_BY(mu_) = 0;
+  // The most ConcurrencyLocked() was since the last TakePeakConcurrency; it only rises where a
+  // request arrives, so that is where it is updated.
+  int peak_concurrency_ CUTOVER_GUARDED_BY(mu_) = 0;
   int failures_in_a_row_ CUTOVER_GUARDED_BY(mu_) = 0;
   std::chrono::steady_clock::time_point started_at_ CUTOVER_GUARDED_BY(mu_);
   std::chrono::steady_clock::time_point kill_at_ CUTOVER_GUARDED_BY(mu_);

@@ -180,13 +180,18 @@ PoolStats InstancePool::Stats() const {
   std::lock_guard lock(mu_);
   PoolStats st;
   st.instances = live_;
-  for (const auto& [id, s] : slots_) {
-    if (s.phase != Phase::kStopping && s.current) ++st.busy;
-  }
+  st.busy = busy_;
   st.queued = static_cast<int>(queue_.size());
   st.cold_starts = cold_starts_;
   st.restarts = restarts_;
   return st;
+}
+
+int InstancePool::TakePeakConcurrency() {
+  std::lock_guard lock(mu_);
+  const int peak = peak_busy_;
+  peak_busy_ = busy_;
+  return peak;
 }
 
 void InstancePool::BeginShutdown() {
@@ -204,7 +209,7 @@ void InstancePool::BeginShutdown() {
         InvokeResult r = ErrorResult(InvokeOutcome::kCrashed, kType, message);
         r.executed_version = config_.key.version;
         d.replies.emplace_back(std::move(s.current->done), std::move(r));
-        s.current.reset();
+        ClearCurrentLocked(s);
       }
       StopLocked(s, SIGTERM, d);
     }
@@ -422,6 +427,11 @@ std::pair<uint64_t, InstancePool::Slot*> InstancePool::PickFreeLocked() {
   return {0, nullptr};
 }
 
+void InstancePool::ClearCurrentLocked(Slot& s) {
+  s.current.reset();
+  --busy_;
+}
+
 void InstancePool::PushFreeLocked(uint64_t id, Slot& s) {
   if (s.in_free_list) return;
   s.in_free_list = true;
@@ -453,6 +463,7 @@ void InstancePool::AssignLocked(uint64_t id, Slot& s, Pending pending, Deferred&
   s.delivered_at = now;
   std::string request_id = pending.invocation.request_id;
   s.current = std::move(pending);
+  if (++busy_ > peak_busy_) peak_busy_ = busy_;
   // The function's time starts when the runtime receives the event (MakeEventLocked). Until then an
   // instance past its init gets the same allowance to come and fetch it (a hung runtime is caught);
   // one still in init keeps its init deadline.
@@ -484,7 +495,7 @@ NextEvent InstancePool::MakeEventLocked(Slot& s, Deferred& d) {
 void InstancePool::FinishLocked(uint64_t id, Slot& s, InvokeResult result, Deferred& d,
                                 std::string_view report_status, std::string_view report_error) {
   Pending p = std::move(*s.current);
-  s.current.reset();
+  ClearCurrentLocked(s);
   s.deadline.reset();
   result.duration_ms = MillisBetween(s.delivered_at, SteadyClock::now());
   result.init_duration_ms = s.paid_init ? s.init_duration_ms : 0;
@@ -550,7 +561,7 @@ void InstancePool::FailInitLocked(Slot& s, std::string_view error_type, std::str
     r.payload = std::move(payload);
     r.executed_version = config_.key.version;
     d.replies.emplace_back(std::move(s.current->done), std::move(r));
-    s.current.reset();
+    ClearCurrentLocked(s);
   }
   FailQueueLocked(InvokeOutcome::kInitError, error_type, message, d);
 }
@@ -637,7 +648,7 @@ void InstancePool::ExitedLocked(uint64_t id, Slot& s, const ExitStatus& status, 
       if (s.current) {
         // Assigned but never delivered: it did not run, so it waits for another instance.
         queue_.push_front(std::move(*s.current));
-        s.current.reset();
+        ClearCurrentLocked(s);
       }
     }
   } else if (s.current) {
@@ -646,7 +657,7 @@ void InstancePool::ExitedLocked(uint64_t id, Slot& s, const ExitStatus& status, 
     InvokeResult r = ErrorResult(InvokeOutcome::kCrashed, "Runtime.ExitError", status.Describe());
     r.executed_version = config_.key.version;
     d.replies.emplace_back(std::move(s.current->done), std::move(r));
-    s.current.reset();
+    ClearCurrentLocked(s);
   }
   slots_.erase(id);
   DispatchQueueLocked(d);

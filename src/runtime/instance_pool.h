@@ -97,6 +97,7 @@ class InstancePool final : public VersionPool, public std::enable_shared_from_th
   // escalate stops to SIGKILL after 2 s, flush the log.
   void Tick() override;
   PoolStats Stats() const override;
+  int TakePeakConcurrency() override;
 
   // Shutdown, in two steps so the service can wait for all pools together: fail everything in
   // flight and SIGTERM every process; then reap (with `kill`, SIGKILL what is left). Returns
@@ -170,6 +171,9 @@ class InstancePool final : public VersionPool, public std::enable_shared_from_th
   void PushFreeLocked(uint64_t id, Slot& s) CUTOVER_REQUIRES(mu_);
   void NewSlotLocked(std::optional<Pending> pending, Deferred& d) CUTOVER_REQUIRES(mu_);
   void AssignLocked(uint64_t id, Slot& s, Pending pending, Deferred& d) CUTOVER_REQUIRES(mu_);
+  // The slot's invocation is gone (answered, failed or requeued). With AssignLocked, the only
+  // places `current` changes, so busy_ stays the number of slots holding one.
+  void ClearCurrentLocked(Slot& s) CUTOVER_REQUIRES(mu_);
   NextEvent MakeEventLocked(Slot& s, Deferred& d) CUTOVER_REQUIRES(mu_);
   void FinishLocked(uint64_t id, Slot& s, InvokeResult result, Deferred& d,
                     std::string_view report_status = {}, std::string_view report_error = {})
@@ -197,6 +201,10 @@ class InstancePool final : public VersionPool, public std::enable_shared_from_th
   std::deque<Pending> queue_ CUTOVER_GUARDED_BY(mu_);
   uint64_t next_id_ CUTOVER_GUARDED_BY(mu_) = 1;
   int live_ CUTOVER_GUARDED_BY(mu_) = 0;  // slots launching or live
+  // Slots holding an invocation (PoolStats::busy), and the most there were since the last
+  // TakePeakConcurrency: counted where it changes, so the metrics tick misses no short burst.
+  int busy_ CUTOVER_GUARDED_BY(mu_) = 0;
+  int peak_busy_ CUTOVER_GUARDED_BY(mu_) = 0;
   int64_t cold_starts_ CUTOVER_GUARDED_BY(mu_) = 0;
   int64_t restarts_ CUTOVER_GUARDED_BY(mu_) = 0;
   bool retired_ CUTOVER_GUARDED_BY(mu_) = false;

@@ -224,6 +224,23 @@ class RuntimeServiceImpl final : public RuntimeService {
     }
   }
 
+  std::vector<VersionConcurrency> TakeConcurrency() override {
+    std::shared_ptr<const PoolMap> pools;
+    std::vector<std::shared_ptr<VersionPool>> retired;
+    {
+      std::lock_guard lock(mu_);
+      pools = pools_;
+      retired = retired_;
+    }
+    std::vector<VersionConcurrency> out;
+    out.reserve(pools->size() + retired.size());
+    for (const auto& [key, pool] : *pools) out.push_back({key, pool->TakePeakConcurrency()});
+    for (const auto& pool : retired) {
+      out.push_back({pool->config().key, pool->TakePeakConcurrency()});
+    }
+    return out;
+  }
+
   std::string PhpVersion() const override { return InstalledPhpVersion(env_->paths.php_cli); }
 
   PoolStats Stats(const VersionKey& key) const override {

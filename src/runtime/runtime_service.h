@@ -118,6 +118,15 @@ struct PoolStats {
   int64_t restarts = 0;  // instances replaced after a crash or timeout
 };
 
+// One version's executions, for AWS/Lambda ConcurrentExecutions.
+struct VersionConcurrency {
+  VersionKey key;
+  // The most invocations this version executed at once since the previous TakeConcurrency (at
+  // least as many as execute now). Executing: an instance is assigned to it, its cold start
+  // included; invocations waiting in the version's queue are not executing.
+  int peak = 0;
+};
+
 struct RuntimeSettings {
   // Function logs under data_dir/logs/<function>/<version>.log; data_dir/runtime holds the python
   // bootstrap (when python_bootstrap is empty) and is LAMBDA_RUNTIME_DIR of provided runtimes.
@@ -172,6 +181,12 @@ class RuntimeService {
   virtual void Tick() = 0;
 
   virtual PoolStats Stats(const VersionKey& key) const = 0;
+
+  // Control loop, once per metrics tick: every version's peak concurrency since the previous call,
+  // retired versions still draining included (a key may then appear twice: add them up). A peak
+  // rather than a snapshot, so an invocation that starts and ends between two calls still counts.
+  // Each call starts the next period, so there must be a single caller.
+  virtual std::vector<VersionConcurrency> TakeConcurrency() { return {}; }
 
   // The PHP version this machine runs for PHP functions ("8.2.26"); empty when PHP cannot run.
   virtual std::string PhpVersion() const { return ""; }

@@ -28,6 +28,9 @@ class VersionPool {
   // Control loop: reap exits, expire deadlines, stop idle processes, flush the log.
   virtual void Tick() = 0;
   virtual PoolStats Stats() const = 0;
+  // The most invocations executing at once since the previous call (at least the current count);
+  // the next period starts at the current count. RuntimeService::TakeConcurrency is the caller.
+  virtual int TakePeakConcurrency() = 0;
 
   // Shutdown, in two steps so the service can wait for all pools together: fail everything in
   // flight and SIGTERM every process; then reap (with `kill`, SIGKILL what is left). Returns the

@@ -735,7 +735,7 @@ TEST(LintAlarmTest, UnknownMetricNames) {
       warnings[0],
       "serverless.yml:35:5: resources.Resources.Alarm.Properties.MetricName: cutover does not "
       "emit AWS/ApiGateway metric '5xxError' (it emits Count, 4XXError, 5XXError, Latency, "
-      "IntegrationLatency, 4xx, 5xx): the alarm will stay in INSUFFICIENT_DATA");
+      "IntegrationLatency, 4xx, 5xx, DataProcessed): the alarm will stay in INSUFFICIENT_DATA");
 
   std::vector<std::string> lambda = LintAlarm(
       LambdaAlarm(
@@ -747,6 +747,25 @@ TEST(LintAlarmTest, UnknownMetricNames) {
                            "Duration, ConcurrentExecutions)"),
             std::string::npos)
       << lambda[0];
+}
+
+TEST(LintAlarmTest, ConcurrentExecutionsHasItsOwnDimensionSets) {
+  // Per function and per alias are series; per ExecutedVersion is not (it is sampled from the
+  // runtime, not counted per invocation).
+  EXPECT_TRUE(LintAlarm(LambdaAlarm(R"([{"Name": "FunctionName",
+                                        "Value": "bref-canary-deployments-demo-dev-website"}])",
+                                    "ConcurrentExecutions"),
+                        SeedLintContext())
+                  .empty());
+  std::vector<std::string> warnings = LintAlarm(
+      LambdaAlarm(R"([{"Name": "FunctionName", "Value": "bref-canary-deployments-demo-dev-website"},
+                      {"Name": "Resource", "Value": "bref-canary-deployments-demo-dev-website:Live"},
+                      {"Name": "ExecutedVersion", "Value": "2"}])",
+                  "ConcurrentExecutions"),
+      SeedLintContext());
+  ASSERT_EQ(warnings.size(), 1u) << ::testing::PrintToString(warnings);
+  EXPECT_NE(warnings[0].find("no AWS/Lambda series has exactly the dimensions"), std::string::npos)
+      << warnings[0];
 }
 
 TEST(LintAlarmTest, DimensionValuesAndSets) {

@@ -3,6 +3,7 @@
 // crash, hang and answer garbage on purpose.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <fstream>
 #include <future>
@@ -57,6 +58,37 @@ TEST_F(PlatformTest, HttpApiRouteUsesPayloadFormat2) {
   HttpResult r = daemon_->Gateway("GET", "/v2/ok");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.body, "ok v1 hello");
+
+  // DataProcessed: request body (none) + response body bytes, under the route's ApiId sets. The
+  // ApiId is the daemon's to derive: found through the metric list once the tick wrote it.
+  std::string api_id;
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+       api_id.empty() && std::chrono::steady_clock::now() < until;) {
+    HttpResult list = daemon_->Admin("GET", "/v1/metrics");
+    ASSERT_EQ(list.status, 200) << list.body;
+    const json::value listed = json::parse(list.body);
+    for (const auto& m : listed.as_object().at("metrics").as_array()) {
+      const json::object& o = m.as_object();
+      const json::object& dims = o.at("dimensions").as_object();
+      if (o.at("name") == "DataProcessed" && dims.contains("Route") &&
+          dims.at("Route") == "GET /v2/ok") {
+        api_id = std::string(dims.at("ApiId").as_string());
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a tick is 100 ms
+  }
+  ASSERT_FALSE(api_id.empty());
+  HttpResult q = daemon_->Admin(
+      "GET", "/v1/metrics/query?namespace=AWS/ApiGateway&name=DataProcessed&dimensions=ApiId=" +
+                 api_id + "&statistic=Sum&period=60&minutes=5");
+  ASSERT_EQ(q.status, 200) << q.body;
+  double bytes = 0;
+  const json::value answer = json::parse(q.body);
+  for (const auto& dp : answer.as_object().at("datapoints").as_array()) {
+    const json::value& value = dp.as_object().at("value");
+    if (value.is_number()) bytes += value.to_number<double>();
+  }
+  EXPECT_EQ(bytes, r.body.size());
 }
 
 TEST_F(PlatformTest, UnknownRouteIsMissingAuthenticationToken) {
@@ -207,6 +239,32 @@ TEST_F(PlatformTest, ConcurrencyLimitAndFullQueueIs429) {
   }
   ASSERT_EQ(busy, 1);
   ASSERT_EQ(queued, 10);
+
+  // ConcurrentExecutions, sampled by the control tick: the one executing invocation, not the ten
+  // queued behind it.
+  auto peak = [] {
+    HttpResult q = daemon_->Admin(
+        "GET",
+        "/v1/metrics/query?namespace=AWS/Lambda&name=ConcurrentExecutions&dimensions="
+        "FunctionName=gate-dev-gate&statistic=Maximum&period=60&minutes=5");
+    EXPECT_EQ(q.status, 200) << q.body;
+    double most = -1;
+    boost::system::error_code ec;
+    json::value v = json::parse(q.body, ec);
+    if (ec) return most;
+    for (const auto& dp : v.as_object().at("datapoints").as_array()) {
+      const json::value& value = dp.as_object().at("value");
+      if (value.is_number()) most = std::max(most, value.to_number<double>());
+    }
+    return most;
+  };
+  double concurrent = -1;
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+       concurrent < 0 && std::chrono::steady_clock::now() < until;) {
+    concurrent = peak();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a tick is 100 ms
+  }
+  EXPECT_EQ(concurrent, 1);
 
   // The pool is full, so the gateway throttles at once, and so does the Invoke API.
   HttpResult throttled = daemon_->Gateway("GET", "/gate");

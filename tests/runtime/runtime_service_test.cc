@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <map>
@@ -432,6 +433,73 @@ TEST_F(RuntimeServiceTest, UnknownAndRetiredVersionsAreNotFound) {
   service().Tick();  // reaps the retired pool's instance eventually
 }
 
+// What TakeConcurrency says about one version (entries of the same key add up), or -1 when the
+// version is not listed.
+int PeakOf(const std::vector<VersionConcurrency>& all, const VersionKey& key) {
+  int peak = -1;
+  for (const VersionConcurrency& v : all) {
+    if (v.key == key) peak = std::max(peak, 0) + v.peak;
+  }
+  return peak;
+}
+
+TEST_F(RuntimeServiceTest, ConcurrencyIsThePeakOfExecutingInvocationsSinceTheLastTake) {
+  Start();
+  InstanceConfig config = Config("conc", 1, TaskRoot("provided"));
+  config.max_concurrency = 3;
+  service().Register(config);
+  service().Register(Config("idle", 1, TaskRoot("provided")));
+  VersionKey key{"conc", 1};
+  std::filesystem::path release = dir() / "release";
+  std::string hold = R"({"action":"hold","file":")" + release.string() + R"("})";
+
+  std::vector<std::future<InvokeResult>> futures;
+  for (int i = 0; i < 5; ++i) futures.push_back(InvokeAsync(key, hold));
+  // Three instances cold-starting for their invocations execute; the two queued ones do not.
+  std::vector<VersionConcurrency> first = service().TakeConcurrency();
+  EXPECT_EQ(PeakOf(first, key), 3);
+  EXPECT_EQ(PeakOf(first, {"idle", 1}), 0);
+  EXPECT_EQ(service().Stats(key).busy, 3);
+
+  std::ofstream(release) << "go";
+  for (auto& f : futures) EXPECT_EQ(Await(f).outcome, InvokeOutcome::kSuccess);
+  // Nothing executes now, but the period since the last take peaked at 3; the next one starts at 0.
+  EXPECT_EQ(PeakOf(service().TakeConcurrency(), key), 3);
+  EXPECT_EQ(PeakOf(service().TakeConcurrency(), key), 0);
+
+  // One short invocation between two takes is seen.
+  ASSERT_EQ(Invoke(key, R"({"action":"echo"})").outcome, InvokeOutcome::kSuccess);
+  EXPECT_EQ(PeakOf(service().TakeConcurrency(), key), 1);
+
+  // A crash ends the execution too.
+  EXPECT_EQ(Invoke(key, R"({"action":"crash"})").outcome, InvokeOutcome::kCrashed);
+  EXPECT_EQ(PeakOf(service().TakeConcurrency(), key), 1);
+  EXPECT_EQ(PeakOf(service().TakeConcurrency(), key), 0);
+  EXPECT_EQ(service().Stats(key).busy, 0);
+}
+
+TEST_F(RuntimeServiceTest, ConcurrencyEndsWithInitErrorsAndCountsRetiredVersionsDraining) {
+  Start();
+  std::filesystem::path empty = dir() / "empty-task";
+  std::filesystem::create_directories(empty);
+  service().Register(Config("broken", 1, empty));
+  EXPECT_EQ(Invoke({"broken", 1}, "{}").outcome, InvokeOutcome::kInitError);
+  EXPECT_EQ(PeakOf(service().TakeConcurrency(), {"broken", 1}), 1);
+  EXPECT_EQ(PeakOf(service().TakeConcurrency(), {"broken", 1}), 0);
+
+  service().Register(Config("old", 1, TaskRoot("provided")));
+  VersionKey key{"old", 1};
+  std::filesystem::path release = dir() / "release-old";
+  auto running = InvokeAsync(key, R"({"action":"hold","file":")" + release.string() + R"("})");
+  ASSERT_TRUE(TickUntil([&] { return service().Stats(key).busy == 1; }));
+  service().Retire(key);
+  // Retired, still executing what it had: still counted.
+  EXPECT_EQ(PeakOf(service().TakeConcurrency(), key), 1);
+  std::ofstream(release) << "go";
+  EXPECT_EQ(Await(running).outcome, InvokeOutcome::kSuccess);
+  EXPECT_TRUE(TickUntil([&] { return PeakOf(service().TakeConcurrency(), key) <= 0; }));
+}
+
 // ---- php-fpm (FpmPool) ----------------------------------------------------------------------
 
 TEST_F(RuntimeServiceTest, EveryOutputLineReachesTheHookWithItsVersion) {
@@ -535,6 +603,25 @@ TEST_F(FpmServiceTest, PhpFpmServesEventsAndStopsWhenIdle) {
   EXPECT_EQ(Invoke(key, R"({"httpMethod":"GET","path":"/echo"})").outcome,
             InvokeOutcome::kSuccess);
   EXPECT_EQ(service().Stats(key).restarts, 0);
+}
+
+TEST_F(FpmServiceTest, PhpFpmConcurrencyCountsStartingRequestsUpToItsChildren) {
+  if (!std::filesystem::exists(settings().php_fpm)) GTEST_SKIP() << "php-fpm8.2 not installed";
+  Start();
+  service().Register(FpmConfig("fpm"));  // two children
+  VersionKey key{"fpm", 1};
+  const std::string slow =
+      R"({"httpMethod":"GET","path":"/slow","queryStringParameters":{"ms":"1500"}})";
+  std::vector<std::future<InvokeResult>> futures;
+  for (int i = 0; i < 3; ++i) futures.push_back(InvokeAsync(key, slow));
+  // php-fpm is starting for all three (a cold start each), but two children run at once: the
+  // third waits for a FastCGI connection, which is queueing.
+  EXPECT_EQ(PeakOf(service().TakeConcurrency(), key), 2);
+  for (auto& f : futures) EXPECT_EQ(Await(f).outcome, InvokeOutcome::kSuccess);
+  EXPECT_EQ(PeakOf(service().TakeConcurrency(), key), 2);
+  EXPECT_EQ(PeakOf(service().TakeConcurrency(), key), 0);
+  ASSERT_EQ(Invoke(key, R"({"httpMethod":"GET","path":"/echo"})").outcome, InvokeOutcome::kSuccess);
+  EXPECT_EQ(PeakOf(service().TakeConcurrency(), key), 1);
 }
 
 TEST_F(FpmServiceTest, PhpFpmErrorLogLinesReachTheHook) {
