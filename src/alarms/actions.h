@@ -3,65 +3,32 @@
 // one POST of the transition, as JSON shaped like CloudWatch's SNS alarm notification
 // (AlarmNotificationJson below). ARNs and references are inert (alarm_spec.h).
 //
-// Delivery never blocks evaluation: Dispatch() only enqueues; the requests run asynchronously on
-// the io_context given at construction (the control loop's), with a Beast client. Each attempt has
-// a deadline (resolve, connect, TLS handshake, write, read of the response header). An attempt
-// that fails to connect, times out or gets 5xx/429 is retried after backoff_base * 2^(n-1), up to
-// max_attempts attempts; 2xx is success; any other status, and a TLS certificate that does not
-// verify, is final. https:// verifies the server's certificate against the system store (plus
-// extra_ca_pem) and its host name, and sends SNI.
-//
-// Bounds: at most max_pending deliveries are pending (queued, in flight or waiting to retry); a
-// new one beyond that drops the oldest, with a warning. At most max_concurrent run at once; the
-// rest wait in order. Stop() abandons everything pending at once (sockets closed, timers cancelled)
-// and ignores later Dispatch() calls.
-//
-// Every finished delivery (delivered, failed, dropped, abandoned) is logged with spdlog and kept in
-// a per-alarm log of the last log_size deliveries, newest first, for the admin API.
+// Delivery is WebhookSender's (alarms/webhook.h): Dispatch() only enqueues, and the POSTs run
+// asynchronously on the io_context given at construction (the control loop's), so it never blocks
+// evaluation. Retries with backoff, TLS verification, the bounds on pending and concurrent
+// deliveries, Stop() and the per-alarm log of the last log_size deliveries are described there;
+// this class builds the notification, picks the URLs and keeps the log under the AlarmName.
 //
 // Thread-safety: control loop only — call every member on the thread that runs the io_context (or
 // while nothing runs it). The io_context must outlive the dispatcher; the dispatcher may be
 // destroyed before the io_context has run the completions of what Stop() abandoned.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "alarms/alarm_spec.h"
 #include "alarms/evaluator.h"
+#include "alarms/webhook.h"
 #include "common/clock.h"
-
-namespace boost::asio {
-class io_context;
-}
 
 namespace cutover::alarms {
 
-struct ActionSettings {
-  // One attempt's deadline, from resolving the host to reading the response header.
-  std::chrono::milliseconds attempt_timeout{5000};
-  // Attempt n + 1 starts backoff_base * 2^(n-1) after attempt n failed: 1 s, 2 s, 4 s, 8 s.
-  std::chrono::milliseconds backoff_base{1000};
-  int max_attempts = 5;
-  size_t max_pending = 1000;
-  size_t max_concurrent = 16;
-  size_t log_size = 20;  // deliveries kept per alarm
-  // PEM certificates trusted in addition to the system store (a private CA; tests).
-  std::string extra_ca_pem;
-};
+// The retry, timeout, bound and TLS settings of the sender.
+using ActionSettings = WebhookSettings;
 
-enum class DeliveryOutcome {
-  kDelivered,  // a 2xx answer
-  kFailed,     // a final error, or the last attempt failed
-  kDropped,    // pushed out by the max_pending bound
-  kAbandoned,  // still pending at Stop()
-};
-// "delivered", "failed", "dropped", "abandoned".
-std::string_view DeliveryOutcomeName(DeliveryOutcome outcome);
-
+// A WebhookDelivery with its event read back as the alarm's state.
 struct DeliveryRecord {
   std::string url;
   AlarmState state = AlarmState::kAlarm;  // the state the alarm moved into
@@ -100,7 +67,7 @@ std::string AlarmNotificationJson(const AlarmSpec& spec, AlarmState old_state, A
 class ActionDispatcher final {
  public:
   ActionDispatcher(boost::asio::io_context& ioc, const Clock& clock, ActionSettings settings = {});
-  ~ActionDispatcher();  // Stop()
+  ~ActionDispatcher() = default;  // the sender's destructor runs Stop()
   ActionDispatcher(const ActionDispatcher&) = delete;
   ActionDispatcher& operator=(const ActionDispatcher&) = delete;
 
@@ -121,8 +88,7 @@ class ActionDispatcher final {
   uint64_t dropped() const;
 
  private:
-  class Impl;
-  std::shared_ptr<Impl> impl_;
+  WebhookSender sender_;
 };
 
 }  // namespace cutover::alarms
