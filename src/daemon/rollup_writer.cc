@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "metrics/rollup.h"
@@ -32,7 +34,12 @@ void RollupWriter::Tick() {
     // The last kRewriteMinutes are written again: a sample stamped late in a minute may be
     // drained on a tick after that minute was first written (at a fast --time-scale a 100 ms tick
     // spans minutes), and a rewrite replaces the row.
-    for (int64_t m = std::max(last_written_ + 1 - kRewriteMinutes, ready - 180); m <= ready; ++m) {
+    // Under --time-scale a late tick (a loaded machine) spans many minutes: rewrite as many minutes
+    // as kRewriteRealSeconds of wall time cover, and never fewer than kRewriteMinutes.
+    const auto rewrite = std::max<int64_t>(
+        kRewriteMinutes,
+        static_cast<int64_t>(std::ceil(kRewriteRealSeconds * clock_.Scale() / 60.0)));
+    for (int64_t m = std::max(last_written_ + 1 - rewrite, ready - 180); m <= ready; ++m) {
       for (const auto& [key, aggregate] : metrics_.MinuteAggregates(m)) {
         records.push_back(store::MetricRollupRecord{metrics::EncodeMetricKey(*key), m,
                                                     metrics::EncodeAggregate(*aggregate)});

@@ -3,7 +3,8 @@
 //
 // A minute m is written once the daemon's clock is kSettleSeconds into minute m + 1, so samples
 // drained on the ticks just after the minute ended are in it, and written again on the next
-// kRewriteMinutes writes (late samples; a fast --time-scale runs minutes per tick). A restarted daemon starts with the
+// kRewriteMinutes writes (late samples), or as many minutes as kRewriteRealSeconds of wall time
+// span under a fast --time-scale, where one late tick runs many minutes. A restarted daemon starts with the
 // minute it starts in (what happened before was written by its predecessor, or is lost with it).
 //
 // Thread-safety: control loop only.
@@ -21,6 +22,7 @@ class RollupWriter {
  public:
   static constexpr int64_t kSettleSeconds = 5;
   static constexpr int64_t kRewriteMinutes = 3;
+  static constexpr double kRewriteRealSeconds = 5;
 
   RollupWriter(const metrics::MetricsStore& metrics, store::StateStore& store, const Clock& clock);
 
