@@ -5,6 +5,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -171,6 +172,13 @@ class Server final : public AdminServer {
         {V::get, "/v1/alarms", &Server::ListAlarms},
         {V::get, "/v1/alarms/{name}", &Server::GetAlarm},
         {V::post, "/2015-03-31/functions/{name}/invocations", &Server::Invoke},
+        {V::get, "/v1/deployments", &Server::ListDeployments},
+        {V::get, "/v1/deployments/{id}", &Server::GetDeployment},
+        {V::get, "/v1/deployments/{id}/events", &Server::DeploymentEvents},
+        {V::post, "/v1/deployments/{id}/stop", &Server::StopDeployment},
+        {V::post, "/v1/deployments/{id}/promote", &Server::PromoteDeployment},
+        {V::get, "/v1/events", &Server::EventsNotStreamed},
+        {V::post, "/", &Server::AwsJsonTarget},
     };
     return kDefs;
   }
@@ -282,6 +290,10 @@ class Server final : public AdminServer {
         stream.expires_never();
         Request req = parser.release();
         close_after = !req.keep_alive();
+        if (IsEventStream(req)) {
+          co_await StreamEvents(stream, req);
+          break;
+        }
         res = co_await Dispatch(req);
       }
       res.keep_alive(!close_after);
@@ -291,6 +303,57 @@ class Server final : public AdminServer {
     }
     boost::system::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  bool IsEventStream(const Request& req) const {
+    std::string_view target = req.target();
+    return settings_.events != nullptr && req.method() == http::verb::get &&
+           target.substr(0, target.find('?')) == "/v1/events";
+  }
+
+  // GET /v1/events: Server-Sent Events until the client goes away. The body has no length; the
+  // connection closes when the stream ends. `?deployment=ID` keeps one deployment's events;
+  // Last-Event-ID (or ?after=N) resumes after an event the client has seen.
+  asio::awaitable<void> StreamEvents(beast::tcp_stream& stream, const Request& req) {
+    EventHub& hub = *settings_.events;
+    std::string_view target = req.target();
+    std::string topic;
+    uint64_t last = hub.last_id();
+    auto parse_id = [](std::string_view text, uint64_t& out) {
+      uint64_t v = 0;
+      auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (ec == std::errc() && p == text.data() + text.size()) out = v;
+    };
+    if (auto q = target.find('?'); q != std::string_view::npos) {
+      for (auto& [k, v] : ParseQuery(target.substr(q + 1))) {
+        if (k == "deployment") topic = v;
+        if (k == "after") parse_id(v, last);
+      }
+    }
+    if (auto it = req.find("Last-Event-ID"); it != req.end()) parse_id(it->value(), last);
+
+    std::string out =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+        "Connection: close\r\nX-Accel-Buffering: no\r\n\r\n: cutover events\n\n";
+    asio::steady_timer wake(stream.get_executor());
+    for (;;) {
+      for (const HubEvent& e : hub.Since(last)) {
+        last = e.id;
+        if (!topic.empty() && e.topic != topic) continue;
+        out += fmt::format("id: {}\nevent: {}\ndata: {}\n\n", e.id, e.type, e.data);
+      }
+      if (!out.empty()) {
+        auto [ec, n] = co_await asio::async_write(stream.socket(), asio::buffer(out), kTuple);
+        if (ec) co_return;
+        out.clear();
+      }
+      wake.expires_after(std::chrono::seconds(15));
+      hub.AddWaiter(&wake);
+      auto [ec] = co_await wake.async_wait(kTuple);
+      hub.RemoveWaiter(&wake);
+      if (!ec) out = ": keep-alive\n\n";  // the timer ran out: nothing new for 15 s
+      if (!acceptor_.is_open()) co_return;
+    }
   }
 
   template <class Fields>
@@ -373,6 +436,7 @@ class Server final : public AdminServer {
       fo["version"] = f.version;
       fo["created"] = f.created;
       if (f.alias) fo["alias"] = AliasJson(*f.alias);
+      fo["deployment_id"] = f.deployment_id;
       fns.push_back(std::move(fo));
     }
     out["functions"] = std::move(fns);
@@ -815,7 +879,164 @@ class Server final : public AdminServer {
       h.push_back(std::move(ho));
     }
     o["history"] = std::move(h);
+    // What became of the alarm's actions: the last deliveries, newest first.
+    json::array deliveries;
+    for (const auto& d : settings_.alarms->Deliveries(p.at("name"))) {
+      deliveries.push_back(json::object{{"url", d.url},
+                                        {"state", alarms::AlarmStateName(d.state)},
+                                        {"state_change_ms", d.state_change_ms},
+                                        {"outcome", alarms::DeliveryOutcomeName(d.outcome)},
+                                        {"attempts", d.attempts},
+                                        {"http_status", d.http_status},
+                                        {"error", d.error},
+                                        {"finished_ms", d.finished_ms}});
+    }
+    o["deliveries"] = std::move(deliveries);
     co_return JsonResponse(200, o);
+  }
+
+  // --- deployments
+
+  static json::object EventJson(const store::DeploymentEventRecord& e) {
+    boost::system::error_code ec;
+    json::value data = json::parse(e.data, ec);
+    return json::object{{"seq", e.seq},
+                        {"time", e.time_ms},
+                        {"type", e.type},
+                        {"data", ec ? json::value(e.data) : std::move(data)}};
+  }
+
+  json::array EventsJson(const std::string& id, uint64_t after, Status* st) const {
+    json::array out;
+    auto events = settings_.deployments->Events(id, after);
+    if (!events.ok()) {
+      *st = events.status();
+      return out;
+    }
+    for (const auto& e : *events) out.push_back(EventJson(e));
+    return out;
+  }
+
+  asio::awaitable<Response> ListDeployments(Request&, const Params& p) {
+    if (settings_.deployments == nullptr) co_return ErrorResponse(NotFound("deployments are off"));
+    std::string function;
+    size_t limit = 50;
+    if (auto it = p.find("?function"); it != p.end()) function = it->second;
+    if (auto it = p.find("?limit"); it != p.end()) {
+      size_t v = 0;
+      auto [ptr, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+      if (ec != std::errc() || v == 0 || v > 1000) {
+        co_return ErrorResponse(InvalidArgument("limit must be a number from 1 to 1000"));
+      }
+      limit = v;
+    }
+    auto list = settings_.deployments->List(function, limit);
+    if (!list.ok()) co_return ErrorResponse(list.status());
+    json::array out;
+    for (const auto& d : *list) out.push_back(deploy::DeploymentJson(d));
+    co_return JsonResponse(200, json::object{{"deployments", std::move(out)}});
+  }
+
+  asio::awaitable<Response> GetDeployment(Request&, const Params& p) {
+    if (settings_.deployments == nullptr) co_return ErrorResponse(NotFound("deployments are off"));
+    auto d = settings_.deployments->Get(p.at("id"));
+    if (!d.ok()) co_return ErrorResponse(d.status());
+    Status st;
+    json::array events = EventsJson(d->id, 0, &st);
+    if (!st.ok()) co_return ErrorResponse(st);
+    co_return JsonResponse(
+        200, json::object{{"deployment", deploy::DeploymentJson(*d)}, {"events", std::move(events)}});
+  }
+
+  asio::awaitable<Response> DeploymentEvents(Request&, const Params& p) {
+    if (settings_.deployments == nullptr) co_return ErrorResponse(NotFound("deployments are off"));
+    uint64_t after = 0;
+    if (auto it = p.find("?after"); it != p.end()) {
+      auto [ptr, ec] =
+          std::from_chars(it->second.data(), it->second.data() + it->second.size(), after);
+      if (ec != std::errc()) co_return ErrorResponse(InvalidArgument("after must be a number"));
+    }
+    auto d = settings_.deployments->Get(p.at("id"));
+    if (!d.ok()) co_return ErrorResponse(d.status());
+    Status st;
+    json::array events = EventsJson(d->id, after, &st);
+    if (!st.ok()) co_return ErrorResponse(st);
+    co_return JsonResponse(200, json::object{{"events", std::move(events)}});
+  }
+
+  asio::awaitable<Response> StopDeployment(Request& req, const Params& p) {
+    if (settings_.deployments == nullptr) co_return ErrorResponse(NotFound("deployments are off"));
+    bool rollback = false;
+    if (!req.body().empty()) {
+      auto body = ParseJsonBody(req);
+      if (!body.ok()) co_return ErrorResponse(body.status());
+      const json::object* o = body->if_object();
+      const json::value* r = o ? o->if_contains("rollback") : nullptr;
+      if (o == nullptr || (r != nullptr && !r->is_bool())) {
+        co_return ErrorResponse(InvalidArgument(R"(body must be {"rollback": true|false})"));
+      }
+      rollback = r != nullptr && r->get_bool();
+    }
+    auto d = settings_.deployments->Stop(p.at("id"), rollback);
+    if (!d.ok()) co_return ErrorResponse(d.status());
+    co_return JsonResponse(200, json::object{{"deployment", deploy::DeploymentJson(*d)}});
+  }
+
+  asio::awaitable<Response> PromoteDeployment(Request&, const Params& p) {
+    if (settings_.deployments == nullptr) co_return ErrorResponse(NotFound("deployments are off"));
+    auto d = settings_.deployments->Promote(p.at("id"));
+    if (!d.ok()) co_return ErrorResponse(d.status());
+    co_return JsonResponse(200, json::object{{"deployment", deploy::DeploymentJson(*d)}});
+  }
+
+  asio::awaitable<Response> EventsNotStreamed(Request&, const Params&) {
+    // Session streams /v1/events before dispatching; reaching this means events are off.
+    co_return ErrorResponse(NotFound("the event stream is off"));
+  }
+
+  // --- AWS JSON 1.1 services on "POST /": CodeDeploy's hook callback, so that hook code written
+  // for AWS (codedeploy.putLifecycleEventHookExecutionStatus) works unmodified with
+  // AWS_ENDPOINT_URL_CODEDEPLOY pointing here.
+
+  static Response AwsError(unsigned status, std::string_view type, std::string_view message) {
+    Response res{static_cast<http::status>(status), 11};
+    res.set(http::field::content_type, "application/x-amz-json-1.1");
+    res.set("x-amzn-ErrorType", type);
+    res.body() = json::serialize(json::object{{"__type", type}, {"message", message}});
+    return res;
+  }
+
+  asio::awaitable<Response> AwsJsonTarget(Request& req, const Params&) {
+    const std::string target(req["X-Amz-Target"]);
+    if (target != "CodeDeploy_20141006.PutLifecycleEventHookExecutionStatus") {
+      co_return AwsError(400, "UnknownOperationException",
+                         fmt::format("cutover does not implement the operation '{}'", target));
+    }
+    if (settings_.deployments == nullptr) {
+      co_return AwsError(400, "DeploymentDoesNotExistException", "deployments are off");
+    }
+    boost::system::error_code ec;
+    json::value body = json::parse(req.body(), ec);
+    if (ec || !body.is_object()) {
+      co_return AwsError(400, "SerializationException", "the request body is not a JSON object");
+    }
+    auto field = [&](std::string_view key) {
+      const json::value* v = body.get_object().if_contains(key);
+      return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+    };
+    const std::string execution = field("lifecycleEventHookExecutionId");
+    deploy::HookReport report = settings_.deployments->ReportHook(
+        field("deploymentId"), execution, field("status"));
+    if (report.error == deploy::HookReportError::kStore) {
+      co_return AwsError(503, deploy::HookReportErrorName(report.error), report.message);
+    }
+    if (report.error != deploy::HookReportError::kNone) {
+      co_return AwsError(400, deploy::HookReportErrorName(report.error), report.message);
+    }
+    Response res{http::status::ok, 11};
+    res.set(http::field::content_type, "application/x-amz-json-1.1");
+    res.body() = json::serialize(json::object{{"lifecycleEventHookExecutionId", execution}});
+    co_return res;
   }
 
   asio::awaitable<Response> Invoke(Request& req, const Params& p) {

@@ -16,6 +16,8 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "api/event_hub.h"
+#include "deploy/controller.h"
 #include "deploy/publisher.h"
 #include "runtime/runtime_service.h"
 
@@ -45,6 +47,10 @@ struct AdminSettings {
   alarms::AlarmEngine* alarms = nullptr;
   // Where metric queries older than memory find their 1-minute rollups; null: memory only.
   store::StateStore* store = nullptr;
+  // Deployments (control-loop owned); null: /v1/deployments and the CodeDeploy endpoint answer 404.
+  deploy::DeploymentController* deployments = nullptr;
+  // The SSE stream's source; null: /v1/events answers 404.
+  EventHub* events = nullptr;
 };
 
 class AdminServer {

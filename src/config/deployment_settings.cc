@@ -13,7 +13,7 @@ namespace {
 const KeyTable kFunctionSettingsKeys = {
     .handled = {
         "type", "alias", "preTrafficHook", "postTrafficHook", "alarms", "triggerConfigurations",
-        "steps"},
+        "steps", "hookTimeout", "ignoreAlarmsAtStart"},
     .ignored = {
         "codeDeployRole", "codeDeployRolePermissionsBoundary"},
 };
@@ -21,7 +21,7 @@ const KeyTable kFunctionSettingsKeys = {
 const KeyTable kDefaultSettingsKeys = {
     .handled = {
         "type", "alias", "preTrafficHook", "postTrafficHook", "alarms", "triggerConfigurations",
-        "steps", "stages"},
+        "steps", "stages", "hookTimeout", "ignoreAlarmsAtStart"},
     .ignored = {
         "codeDeployRole", "codeDeployRolePermissionsBoundary"},
 };
@@ -159,6 +159,19 @@ Status ParseEntries(ParseContext& context, const std::vector<const MapEntry*>& e
       settings.trigger_configurations = NodeToJson(value);
     } else if (key == "steps") {
       CUTOVER_RETURN_IF_ERROR(ParseSteps(context, value, settings));
+    } else if (key == "hookTimeout") {
+      std::optional<int64_t> seconds;
+      if (value.IsScalar()) seconds = ParseDurationSeconds(value.scalar);
+      // CodeDeploy bounds a Lambda deployment at 48 h of shifting plus 1 h per hook.
+      if (!seconds.has_value() || *seconds < 1 || *seconds > 48 * 3600) {
+        return context.Error(value, fmt::format("hookTimeout must be a duration from 1s to 48h "
+                                                "like 30s, 10m or 1h, got {}",
+                                                DescribeNode(value)));
+      }
+      settings.hook_timeout_seconds = *seconds;
+    } else if (key == "ignoreAlarmsAtStart") {
+      CUTOVER_ASSIGN_OR_RETURN(settings.ignore_alarms_at_start,
+                               context.Bool(value, "ignoreAlarmsAtStart"));
     } else if (key == "stages") {
       if (value.IsScalar()) {
         settings.stages.push_back(value.scalar);

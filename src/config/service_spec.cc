@@ -53,6 +53,8 @@ json::object DeploymentToJson(const DeploymentSettings& settings) {
       {"steps", std::move(steps)},
       {"stages", StringsToJson(settings.stages)},
       {"trigger_configurations", settings.trigger_configurations},
+      {"hook_timeout_seconds", settings.hook_timeout_seconds},
+      {"ignore_alarms_at_start", settings.ignore_alarms_at_start},
       {"where", LocationToJson(settings.where)},
   };
 }
@@ -225,6 +227,14 @@ Result<DeploymentSettings> ReadDeployment(const json::object& object, const std:
   }
   if (const json::value* triggers = object.if_contains("trigger_configurations")) {
     settings.trigger_configurations = *triggers;
+  }
+  if (object.contains("hook_timeout_seconds")) {
+    CUTOVER_ASSIGN_OR_RETURN(settings.hook_timeout_seconds,
+                             ReadInt(object, "hook_timeout_seconds", path, 1, 48 * 3600));
+  }
+  if (const json::value* ignore = object.if_contains("ignore_alarms_at_start")) {
+    if (!ignore->is_bool()) return Bad(Sub(path, "ignore_alarms_at_start"), "expected a boolean");
+    settings.ignore_alarms_at_start = ignore->get_bool();
   }
   CUTOVER_ASSIGN_OR_RETURN(settings.where, ReadLocation(object, "where", path));
   return settings;

@@ -60,7 +60,12 @@ struct DeploymentSettings {
   std::vector<std::string> alarms;  // logical ids of AWS::CloudWatch::Alarm resources, or alarm names
   std::vector<TrafficStep> steps;   // cutover extension; empty unless given
   std::vector<std::string> stages;  // only deploy gradually in these stages (empty = all)
-  boost::json::value trigger_configurations;  // kept for later issues
+  boost::json::value trigger_configurations;  // as written; deploy/triggers.h reads it
+  // cutover extensions: how long a hook may take to report (CodeDeploy's fixed 1 h by default), and
+  // whether an alarm already in ALARM when the deployment starts is ignored until it leaves ALARM
+  // (for shipping the fix for a live error; AWS rolls such a deployment back at once).
+  int64_t hook_timeout_seconds = 3600;
+  bool ignore_alarms_at_start = false;
   SourceLocation where;
 };
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -19,7 +20,11 @@
 #include "alarms/engine.h"
 #include "api/admin_server.h"
 #include "common/clock.h"
+#include "api/event_hub.h"
+#include "common/ids.h"
+#include "deploy/controller.h"
 #include "deploy/publisher.h"
+#include "deploy/triggers.h"
 #include "gateway/server.h"
 #include "metrics/emf_inbox.h"
 #include "metrics/platform_metrics.h"
@@ -147,10 +152,61 @@ int Serve(const cli::ServeOptions& o) {
   ps.queue_per_instance = o.queue_per_instance;
   deploy::Publisher publisher(ps, **store, *runtime, routes, *clock);
   publisher.SetAlarmEngine(&alarm_engine);
-  if (Status st = publisher.Restore(); !st.ok()) {
-    fmt::print(stderr, "cutover: {}\n", st.ToString());
-    return 1;
-  }
+
+  // Deployments: the controller steps them on the control tick; every committed event goes to the
+  // SSE stream and, for the CodeDeploy trigger events, to the deployment's triggers.
+  api::EventHub events;
+  alarms::WebhookSender trigger_sender(control, *clock);
+  deploy::TriggerDispatcher triggers(trigger_sender);
+  Random hook_ids = Random::FromEntropy();
+  deploy::ControllerPorts ports;
+  ports.alarm = [&alarm_engine](const std::string& name) { return alarm_engine.Find(name); };
+  ports.invoke_hook = [&](const std::string& function_name, const std::string& payload) {
+    const deploy::FunctionState* f = publisher.FindFunction(function_name);
+    if (f == nullptr) {
+      spdlog::error("hook {} is not a deployed function; its deployment will time out",
+                    function_name);
+      return;
+    }
+    const uint32_t version = f->ServingTarget().primary_version;
+    runtime::Invocation invocation;
+    invocation.request_id = NewRequestId(hook_ids);
+    invocation.payload = payload;
+    // Lambda's asynchronous invocation: the result only goes to the hook's log.
+    runtime->Invoke({function_name, version}, std::move(invocation),
+                    [function_name](runtime::InvokeResult r) {
+                      if (r.outcome != runtime::InvokeOutcome::kSuccess) {
+                        spdlog::warn("hook {} ended with {} (only its status report counts)",
+                                     function_name, runtime::InvokeOutcomeName(r.outcome));
+                      }
+                    });
+  };
+  ports.prewarm = [&](const std::string& function_name, uint32_t version, int count) {
+    if (Status st = runtime->Prewarm({function_name, version}, count); !st.ok()) {
+      spdlog::warn("pre-warming {} version {}: {}", function_name, version, st.ToString());
+    }
+  };
+  ports.instances = [&](const std::string& function_name, uint32_t version) {
+    return runtime->Stats({function_name, version}).instances;
+  };
+  ports.on_events = [&](const deploy::Deployment& d,
+                        const std::vector<store::DeploymentEventRecord>& records) {
+    const boost::json::object deployment = deploy::DeploymentJson(d);
+    for (const auto& e : records) {
+      boost::system::error_code ec;
+      boost::json::value data = boost::json::parse(e.data, ec);
+      events.Publish("deployment", d.id,
+                     boost::json::serialize(boost::json::object{
+                         {"deploymentId", d.id},
+                         {"seq", e.seq},
+                         {"time", e.time_ms},
+                         {"type", e.type},
+                         {"data", ec ? boost::json::value(e.data) : std::move(data)},
+                         {"deployment", deployment}}));
+      deploy::NotifyTriggers(triggers, d, e.type);
+    }
+  };
+  deploy::DeploymentController controller(**store, publisher, *clock, std::move(ports));
 
   gateway::GatewaySettings gs;
   gs.recorder = o.metrics ? &recorder : nullptr;
@@ -196,12 +252,24 @@ int Serve(const cli::ServeOptions& o) {
   as.recorder = &recorder;
   as.alarms = &alarm_engine;
   as.store = store->get();
+  as.deployments = &controller;
+  as.events = &events;
   auto admin = api::StartAdminServer(as, control, publisher, *runtime, *clock);
   if (!admin.ok()) {
     fmt::print(stderr, "cutover: {}\n", admin.status().message());
     return 1;
   }
   const std::string admin_url = fmt::format("http://{}:{}", o.admin_host, (*admin)->port());
+
+  // Hook code written for AWS reaches the CodeDeploy and Lambda APIs here, with the SDK's standard
+  // endpoint variables and placeholder credentials (the runtime sets those). Then the store's
+  // functions come back, with that environment.
+  publisher.SetPlatformEnvironment({{"AWS_ENDPOINT_URL_CODEDEPLOY", admin_url},
+                                    {"AWS_ENDPOINT_URL_LAMBDA", admin_url}});
+  if (Status st = publisher.Restore(); !st.ok()) {
+    fmt::print(stderr, "cutover: {}\n", st.ToString());
+    return 1;
+  }
 
   PrintBanner(o, gateway_url, admin_url, data_dir, publisher, o.time_scale);
   if (!o.ready_file.empty()) {
@@ -240,6 +308,8 @@ int Serve(const cli::ServeOptions& o) {
       emf_inbox.Drain(metric_store, ToEpochMillis(clock->Now()));
       rollups.Tick();
       alarm_engine.Tick();
+      // After the alarms, so a transition to ALARM stops a deployment in the same tick.
+      controller.Tick();
       runtime->Tick();
       schedule();
     });
@@ -250,6 +320,7 @@ int Serve(const cli::ServeOptions& o) {
   signals.async_wait([&](boost::system::error_code, int sig) {
     spdlog::info("signal {}: shutting down", sig);
     tick.cancel();
+    trigger_sender.Stop();
     (*gw)->Stop();
     (*admin)->Stop();
     control.stop();

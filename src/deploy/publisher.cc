@@ -8,7 +8,10 @@
 #include <set>
 #include <system_error>
 
+#include "common/ids.h"
 #include "common/sha256.h"
+#include "deploy/deployment.h"
+#include "deploy/triggers.h"
 #include "config/loader.h"
 #include "package/package.h"
 
@@ -101,7 +104,8 @@ Publisher::Publisher(PublisherSettings settings, store::StateStore& store,
       store_(store),
       runtime_(runtime),
       routes_(routes),
-      clock_(clock) {}
+      clock_(clock),
+      random_(settings_.random_seed != 0 ? Random(settings_.random_seed) : Random::FromEntropy()) {}
 
 fs::path Publisher::CodeDir(const std::string& sha256) const {
   return settings_.data_dir / "code" / sha256;
@@ -178,7 +182,8 @@ runtime::InstanceConfig Publisher::InstanceConfigFor(const store::VersionRecord&
   c.task_root = CodeDir(version.code_sha256);
   c.timeout_ms = spec.timeout_seconds * 1000;
   c.memory_mb = spec.memory_mb;
-  c.environment = spec.environment;
+  c.environment = platform_environment_;
+  for (const auto& [name, value] : spec.environment) c.environment[name] = value;
   // AWS's default account concurrency limit caps what one version may run at once.
   constexpr int kMaxConcurrency = 1000;
   c.max_concurrency =
@@ -370,6 +375,21 @@ Result<PublishReport> Publisher::PublishService(const config::ServiceSpec& spec,
   std::vector<std::string> alarm_notices;
   CUTOVER_ASSIGN_OR_RETURN(std::vector<alarms::AlarmSpec> service_alarms,
                            ParseServiceAlarms(spec, &alarm_notices));
+  std::map<std::string, std::string> alarm_names;  // logical id → AlarmName
+  for (const auto& alarm : service_alarms) alarm_names[alarm.logical_id] = alarm.alarm_name;
+  // Every deployment configuration and trigger list must hold before anything is published, not
+  // only those of the functions that change this time.
+  for (const auto& fn : spec.functions) {
+    if (!fn.deployment) continue;
+    CUTOVER_RETURN_IF_ERROR(ResolveTrafficPlan(*fn.deployment, spec.resources).status());
+    auto triggers = ParseTriggerConfigurations(fn.deployment->trigger_configurations);
+    if (!triggers.ok()) {
+      const auto& where = fn.deployment->where;
+      return InvalidArgument(fmt::format("{}:{}:{}: triggerConfigurations of function '{}': {}",
+                                         where.file, where.line, where.column, fn.key,
+                                         triggers.status().message()));
+    }
+  }
   const int64_t now_ms = ToEpochMillis(clock_.Now());
 
   // The catalogue as it will be once this service is replaced.
@@ -428,12 +448,42 @@ Result<PublishReport> Publisher::PublishService(const config::ServiceSpec& spec,
       }
       if (fn.deployment) {
         CUTOVER_ASSIGN_OR_RETURN(auto alias, txn.GetAlias(fn.deployed_name, fn.deployment->alias));
-        // This issue moves the alias straight to the new version; the deployment controller will
-        // shift it gradually instead.
+        // The first version creates the alias at it: CodeDeploy needs a version to shift from.
         // An unchanged function leaves its alias alone, weights included (CloudFormation does not
-        // touch an alias whose version did not change).
-        if (!alias || (pub.created &&
-                       (alias->primary_version != pub.version || alias->additional_version != 0))) {
+        // touch an alias whose version did not change). A new version of a function that shifts
+        // gradually in this stage gets a deployment, which the controller runs; in other stages
+        // the alias moves at once.
+        const bool moves = pub.created && (alias && (alias->primary_version != pub.version ||
+                                                     alias->additional_version != 0));
+        if (!alias) {
+          alias = store::AliasRecord{
+              fn.deployed_name, fn.deployment->alias, pub.version, 0, 0.0, now_ms};
+          CUTOVER_RETURN_IF_ERROR(txn.PutAlias(*alias));
+        } else if (moves && ShiftsGradually(spec, fn)) {
+          CUTOVER_ASSIGN_OR_RETURN(auto active, txn.ListActiveDeployments());
+          for (const auto& other : active) {
+            if (other.function_name != fn.deployed_name || other.alias != alias->name) continue;
+            return FailedPrecondition(fmt::format(
+                "{}:{} is being deployed by {} ({}); wait for it to end, or stop it with "
+                "`cutover stop {}` (leaves the weights) or `cutover stop {} --rollback`",
+                fn.deployed_name, alias->name, other.id, other.status, other.id, other.id));
+          }
+          CUTOVER_ASSIGN_OR_RETURN(
+              Deployment deployment,
+              PlanDeployment(spec, fn, *alias, pub.version, alarm_names, now_ms,
+                             NewDeploymentId(random_)));
+          deployment.last_event_seq = 1;
+          CUTOVER_ASSIGN_OR_RETURN(auto taken, txn.GetDeployment(deployment.id));
+          if (taken) return Internal("deployment id " + deployment.id + " is taken; deploy again");
+          CUTOVER_RETURN_IF_ERROR(txn.PutDeployment(EncodeDeployment(deployment)));
+          CUTOVER_RETURN_IF_ERROR(txn.AppendDeploymentEvent(
+              {deployment.id, 1, now_ms, "DeploymentCreated",
+               json::serialize(json::object{
+                   {"currentVersion", deployment.current_version},
+                   {"targetVersion", deployment.target_version},
+                   {"deploymentConfigName", deployment.plan.config_name}})}));
+          pub.deployment_id = deployment.id;
+        } else if (moves) {
           alias = store::AliasRecord{
               fn.deployed_name, fn.deployment->alias, pub.version, 0, 0.0, now_ms};
           CUTOVER_RETURN_IF_ERROR(txn.PutAlias(*alias));
@@ -472,8 +522,9 @@ Result<PublishReport> Publisher::PublishService(const config::ServiceSpec& spec,
     alarm_engine_->SetServiceAlarms(spec.service, spec.stage, std::move(service_alarms));
   }
   for (const auto& pub : report.functions) {
-    spdlog::info("{}: {} version {}{}", spec.service, pub.function_name, pub.version,
-                 pub.created ? " published" : " unchanged");
+    spdlog::info("{}: {} version {}{}{}", spec.service, pub.function_name, pub.version,
+                 pub.created ? " published" : " unchanged",
+                 pub.deployment_id.empty() ? "" : ", deployment " + pub.deployment_id);
   }
   return report;
 }
@@ -503,14 +554,43 @@ Result<store::AliasRecord> Publisher::SetAlias(const std::string& function_name,
   if (additional == 0) weight = 0.0;
   store::AliasRecord rec{function_name, alias_name, primary,
                          additional,    weight,     ToEpochMillis(clock_.Now())};
-  CUTOVER_RETURN_IF_ERROR(store_.Write([&](store::StoreTxn& txn) { return txn.PutAlias(rec); }));
-  state.alias = rec;
+  CUTOVER_RETURN_IF_ERROR(CommitAlias(rec, [&](store::StoreTxn& txn) -> Status {
+    CUTOVER_ASSIGN_OR_RETURN(auto active, txn.ListActiveDeployments());
+    for (const auto& d : active) {
+      if (d.function_name == function_name && d.alias == alias_name) {
+        return FailedPrecondition(fmt::format(
+            "{}:{} is being deployed by {}; stop it first (`cutover stop {}`)", function_name,
+            alias_name, d.id, d.id));
+      }
+    }
+    return Status::Ok();
+  }));
+  return rec;
+}
+
+Status Publisher::CommitAlias(const std::optional<store::AliasRecord>& alias,
+                              const std::function<Status(store::StoreTxn&)>& write) {
+  FunctionState* state = nullptr;
+  if (alias) {
+    auto it = functions_.find(alias->function_name);
+    if (it == functions_.end() || !it->second.alias || it->second.alias->name != alias->name) {
+      return NotFound(
+          fmt::format("function {} has no alias {}", alias->function_name, alias->name));
+    }
+    state = &it->second;
+  }
+  CUTOVER_RETURN_IF_ERROR(store_.Write([&](store::StoreTxn& txn) -> Status {
+    CUTOVER_RETURN_IF_ERROR(write(txn));
+    return alias ? txn.PutAlias(*alias) : Status::Ok();
+  }));
+  if (state == nullptr) return Status::Ok();
+  state->alias = alias;
   auto table = BuildRoutes(functions_);
   CUTOVER_CHECK(table.ok());  // only weights changed; the routes built before
   routes_.Publish(std::move(table).value());
-  spdlog::info("alias {}:{} → {} + {} at {:.3f}", function_name, alias_name, primary, additional,
-               weight);
-  return rec;
+  spdlog::info("alias {}:{} → {} + {} at {:.3f}", alias->function_name, alias->name,
+               alias->primary_version, alias->additional_version, alias->additional_weight);
+  return Status::Ok();
 }
 
 }  // namespace cutover::deploy

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/random.h"
 #include "common/status.h"
 #include "config/service_spec.h"
 #include "router/route_table.h"
@@ -35,6 +37,7 @@ struct PublisherSettings {
   std::filesystem::path data_dir;  // artifacts/ and code/ live here
   int default_concurrency = 10;    // instances per version when reservedConcurrency is unset
   int queue_per_instance = 10;     // wait-queue slots per allowed instance
+  uint64_t random_seed = 0;        // deployment ids; 0 seeds from the OS
 };
 
 // A function as the platform serves it now.
@@ -57,6 +60,7 @@ struct PublishedFunction {
   uint32_t version = 0;
   bool created = false;  // false: nothing changed, the existing version stands
   std::optional<store::AliasRecord> alias;
+  std::string deployment_id;  // the deployment that will shift the alias to `version`, if any
 };
 
 struct PublishReport {
@@ -75,6 +79,12 @@ class Publisher final {
   // Call before Restore.
   void SetAlarmEngine(alarms::AlarmEngine* engine) { alarm_engine_ = engine; }
 
+  // Variables every function instance gets under its own (which win): the AWS SDK endpoint
+  // overrides that point hook code at the admin API. Call before Restore.
+  void SetPlatformEnvironment(std::map<std::string, std::string> env) {
+    platform_environment_ = std::move(env);
+  }
+
   // Rebuilds catalogue, runtime pools, the route table and the alarms from the store.
   Status Restore();
 
@@ -89,9 +99,16 @@ class Publisher final {
   Result<PublishReport> PublishService(const config::ServiceSpec& spec,
                                        const std::string& code_sha256);
 
-  // Sets an alias' weights (the admin API now, the deployment controller later).
+  // Sets an alias' weights by hand (the admin API). FailedPrecondition while a deployment is
+  // shifting that alias: stop it first.
   Result<store::AliasRecord> SetAlias(const std::string& function_name, const std::string& alias,
                                       uint32_t primary, uint32_t additional, double weight);
+
+  // Persist, then publish, for the deployment controller: runs `write` and, when `alias` is set,
+  // PutAlias in one store transaction; only after it commits does the catalogue take the alias
+  // and a new route table go out. Nothing changes when the transaction fails.
+  Status CommitAlias(const std::optional<store::AliasRecord>& alias,
+                     const std::function<Status(store::StoreTxn&)>& write);
 
   // The catalogue. References and pointers into it are valid until the next PublishService,
   // SetAlias or Restore: never hold one across a co_await.
@@ -116,6 +133,8 @@ class Publisher final {
   const Clock& clock_;
   std::map<std::string, FunctionState> functions_;  // by deployed name
   alarms::AlarmEngine* alarm_engine_ = nullptr;
+  std::map<std::string, std::string> platform_environment_;
+  Random random_;
 };
 
 // The AWS::CloudWatch::Alarm resources of `spec`, validated (InvalidArgument with file:line:col),

@@ -8,35 +8,13 @@
 #include <fstream>
 
 #include "common/clock.h"
+#include "fake_runtime.h"
 #include "package/package.h"
 
 namespace cutover::deploy {
 namespace {
 
 namespace fs = std::filesystem;
-
-class FakeRuntime final : public runtime::RuntimeService {
- public:
-  void Register(const runtime::InstanceConfig& c) override { registered.push_back(c); }
-  void Retire(const runtime::VersionKey&) override {}
-  Status Prewarm(const runtime::VersionKey&, int) override { return Status::Ok(); }
-  void Invoke(const runtime::VersionKey&, runtime::Invocation,
-              runtime::InvokeCallback done) override {
-    done(runtime::InvokeResult{});
-  }
-  bool TakesHttp(const runtime::VersionKey&) const override { return false; }
-  void InvokeHttp(const runtime::VersionKey&, runtime::HttpInvocation,
-                  runtime::HttpCallback done) override {
-    runtime::HttpResult r;
-    r.outcome = runtime::InvokeOutcome::kNotFound;
-    done(std::move(r));
-  }
-  void Tick() override {}
-  runtime::PoolStats Stats(const runtime::VersionKey&) const override { return {}; }
-  void Shutdown() override {}
-
-  std::vector<runtime::InstanceConfig> registered;
-};
 
 class PublisherTest : public ::testing::Test {
  protected:
@@ -83,6 +61,9 @@ class PublisherTest : public ::testing::Test {
       config::DeploymentSettings ds;
       ds.type = "AllAtOnce";
       ds.alias = "Live";
+      // Gradual only in prod: in dev a new version moves the alias at once, which is what these
+      // tests are about (controller_test.cc covers deployments).
+      ds.stages = {"prod"};
       fn.deployment = ds;
     }
     spec.functions.push_back(fn);

@@ -17,16 +17,6 @@ namespace json = boost::json;
 
 constexpr char kAlarm[] = "bref-canary-deployments-demo-dev-ApiGateway5XXErrorAlarm";
 
-template <typename F>
-bool WaitFor(F condition, std::chrono::seconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition
-  }
-  return true;
-}
-
 json::object AlarmOf(Daemon& d) {
   HttpResult r = d.Admin("GET", std::string("/v1/alarms/") + kAlarm);
   EXPECT_EQ(r.status, 200) << r.body;
@@ -91,8 +81,19 @@ TEST(AlarmsTest, SeedAlarmFiresOnFiveHundredsRecoversAndSurvivesRestart) {
   EXPECT_EQ(cli.exit_code, 0);
   EXPECT_NE(cli.out.find("ALARM"), std::string::npos) << cli.out;
 
-  // A fixed version: its requests succeed and the alarm returns to OK.
-  r = daemon->Deploy(SeedCopy(root / "fixed", false));
+  // A fixed version: its requests succeed and the alarm returns to OK. An alarm already in ALARM
+  // would roll its deployment back at once, as on AWS; shipping the fix for a live error is what
+  // cutover's ignoreAlarmsAtStart is for (and AllAtOnce gives the fix all the traffic at once).
+  fs::path fixed = SeedCopy(root / "fixed", false);
+  {
+    std::ifstream in(fixed / "serverless.yml");
+    std::string yml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string from = "type: Linear10PercentEvery1Minute";
+    ASSERT_NE(yml.find(from), std::string::npos);
+    yml.replace(yml.find(from), from.size(), "type: AllAtOnce\n      ignoreAlarmsAtStart: true");
+    std::ofstream(fixed / "serverless.yml") << yml;
+  }
+  r = daemon->Deploy(fixed);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   ASSERT_TRUE(WaitFor(
       [&] {

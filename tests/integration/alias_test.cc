@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <thread>
 #include <cmath>
 
 #include "harness.h"
@@ -44,7 +45,21 @@ TEST(AliasTest, WeightedSplitSurvivesRestart) {
     EXPECT_TRUE(f.as_object().at("created").as_bool());
     EXPECT_EQ(f.as_object().at("version").as_int64(), 2);
   }
-  // This issue moves the alias straight to the new version.
+  // `ok` has deploymentSettings (AllAtOnce): its deployment moves the alias on the next tick.
+  std::string deployment;
+  for (const auto& f : published.as_object()["functions"].as_array()) {
+    if (f.as_object().at("key") == "ok") {
+      deployment = std::string(f.as_object().at("deployment_id").as_string());
+    }
+  }
+  ASSERT_FALSE(deployment.empty()) << second.out;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (json::parse(daemon->Admin("GET", "/v1/deployments/" + deployment).body)
+             .as_object()["deployment"]
+             .as_object()["status"] != "Succeeded") {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the deployment did not succeed";
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a condition
+  }
   HttpResult live = daemon->Gateway("GET", "/ok");
   EXPECT_EQ(live.body, "ok v2 bye");
 

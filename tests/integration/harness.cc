@@ -247,4 +247,19 @@ CommandResult Daemon::Deploy(const fs::path& dir, const std::vector<std::string>
   return RunCutover(args);
 }
 
+std::string DeploymentIdOf(const CommandResult& deploy) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(deploy.out, ec);
+  if (ec || !v.is_object()) return "";
+  const boost::json::value* fns = v.as_object().if_contains("functions");
+  if (fns == nullptr || !fns->is_array()) return "";
+  for (const boost::json::value& f : fns->as_array()) {
+    const boost::json::value* id = f.is_object() ? f.as_object().if_contains("deployment_id") : nullptr;
+    if (id != nullptr && id->is_string() && !id->get_string().empty()) {
+      return std::string(id->get_string());
+    }
+  }
+  return "";
+}
+
 }  // namespace cutover::testing

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace cutover::testing {
@@ -52,6 +53,21 @@ struct CommandResult {
 // stderr.
 CommandResult RunCutover(const std::vector<std::string>& args,
                          std::chrono::seconds timeout = std::chrono::seconds(120));
+
+// Polls `condition` every 20 ms until it holds (true) or `timeout` passes (false): waiting on a
+// condition with a deadline, never for time to pass.
+template <typename F>
+bool WaitFor(F condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a condition
+  }
+  return true;
+}
+
+// The first non-empty `deployment_id` among the functions `cutover deploy --json` reports, or "".
+std::string DeploymentIdOf(const CommandResult& deploy);
 
 class Daemon {
  public:

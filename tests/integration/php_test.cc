@@ -39,17 +39,6 @@ std::string ReadFile(const fs::path& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-// Polls `condition` every 20 ms until it holds or `timeout` passes.
-template <typename F>
-bool WaitFor(F condition, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a condition
-  }
-  return true;
-}
-
 // The pid written by the version's php-fpm master (data/fpm/<id>/php-fpm.pid), or -1.
 pid_t MasterPid(const fs::path& data) {
   std::error_code ec;
