@@ -218,6 +218,37 @@ TEST(DeploymentSettingsTest, RejectsAlarmThatIsNotAnAlarmResource) {
             "mean 'name'?)");
 }
 
+TEST(DeploymentSettingsTest, ReadsCutoversHookTimeoutAndIgnoreAlarmsAtStart) {
+  ServiceSpec spec = ParseOk(Service(R"(    deploymentSettings:
+      type: AllAtOnce
+      alias: Live
+      hookTimeout: 10m
+)",
+                                     "custom:\n  deploymentSettings:\n    ignoreAlarmsAtStart: true\n"));
+  const DeploymentSettings& settings = *FindFunction(spec, "web")->deployment;
+  EXPECT_EQ(settings.hook_timeout_seconds, 600);
+  EXPECT_TRUE(settings.ignore_alarms_at_start);
+  // Defaults: CodeDeploy's one hour, and AWS's rollback on an alarm already in ALARM.
+  ServiceSpec plain =
+      ParseOk(Service("    deploymentSettings:\n      type: AllAtOnce\n      alias: Live\n"));
+  EXPECT_EQ(FindFunction(plain, "web")->deployment->hook_timeout_seconds, 3600);
+  EXPECT_FALSE(FindFunction(plain, "web")->deployment->ignore_alarms_at_start);
+  // They survive the trip to the daemon.
+  auto back = ServiceSpecFromJson(ToJson(spec));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(FindFunction(*back, "web")->deployment->hook_timeout_seconds, 600);
+  EXPECT_TRUE(FindFunction(*back, "web")->deployment->ignore_alarms_at_start);
+
+  EXPECT_EQ(ParseError(Service(
+                "    deploymentSettings:\n      type: AllAtOnce\n      alias: Live\n"
+                "      hookTimeout: 49h\n")),
+            "serverless.yml:21:20: hookTimeout must be a duration from 1s to 48h like 30s, 10m or "
+            "1h, got '49h'");
+  EXPECT_THAT(ParseError(Service("    deploymentSettings:\n      type: AllAtOnce\n      alias: "
+                                 "Live\n      ignoreAlarmsAtStart: maybe\n")),
+              StartsWith("serverless.yml:21:28: "));
+}
+
 TEST(DeploymentSettingsTest, RejectsBadKeysAndValues) {
   EXPECT_EQ(ParseError(Service("    deploymentSettings:\n      typ: AllAtOnce\n")),
             "serverless.yml:19:7: unknown key 'typ' in deploymentSettings of function 'web' (did "
