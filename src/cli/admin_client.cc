@@ -63,7 +63,9 @@ Status Demote(Status status) {
 Status ErrorFromResponse(const HttpResponse& response) {
   boost::system::error_code ec;
   boost::json::value body = boost::json::parse(response.body, ec);
-  const boost::json::object& object = AsObject(body);
+  // docs/API.md's shape is flat; {"error": {"code", "message"}} is accepted too.
+  const boost::json::object& nested = GetObject(AsObject(body), {"error"});
+  const boost::json::object& object = nested.empty() ? AsObject(body) : nested;
   if (!ec && object.contains("code") && object.contains("message")) {
     const std::string name = GetString(object, {"code"});
     const std::string message = GetString(object, {"message"});

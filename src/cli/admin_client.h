@@ -46,6 +46,8 @@ class AdminClient final {
                                   const boost::json::value* body = nullptr) const;
 
   const Endpoint& endpoint() const { return client_.endpoint(); }
+  // The bearer token, for connections that do not go through Send (the event stream).
+  const std::optional<std::string>& token() const { return token_; }
 
  private:
   AdminClient(Endpoint endpoint, std::optional<std::string> token, std::string service_dir);

@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 
 #include <CLI/App.hpp>
-#include <ctime>
 #include <memory>
 #include <ostream>
 
@@ -21,15 +20,6 @@ struct AlarmsFlags {
   ClientFlags client;
   std::string alarm;
 };
-
-std::string ClockText(int64_t ms) {
-  if (ms <= 0) return "never";
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
 
 std::string Number(const boost::json::value* v) {
   if (v == nullptr || !v->is_number()) return "-";
@@ -53,7 +43,7 @@ void PrintAlarm(std::ostream& out, const boost::json::object& a) {
     points += Number(dp.get_object().if_contains("value"));
   }
   out << fmt::format("  last evaluation {}: [{}] (oldest first; - = no data)\n",
-                     ClockText(GetInt(a, {"evaluated_ms"})), points);
+                     FormatDateTime(GetInt(a, {"evaluated_ms"}), "never"), points);
 }
 
 int RunAlarms(Context& context, const AlarmsFlags& flags) {
@@ -93,9 +83,9 @@ int RunAlarms(Context& context, const AlarmsFlags& flags) {
   for (const boost::json::value& h : GetArray(a, {"history"})) {
     if (!h.is_object()) continue;
     const auto& ho = h.get_object();
-    context.out << fmt::format("    {}  {} -> {}  {}\n", ClockText(GetInt(ho, {"timestamp"})),
-                               GetString(ho, {"old_state"}), GetString(ho, {"new_state"}),
-                               GetString(ho, {"reason"}));
+    context.out << fmt::format(
+        "    {}  {} -> {}  {}\n", FormatDateTime(GetInt(ho, {"timestamp"}), "never"),
+        GetString(ho, {"old_state"}), GetString(ho, {"new_state"}), GetString(ho, {"reason"}));
   }
   return kExitOk;
 }

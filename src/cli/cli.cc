@@ -47,7 +47,7 @@ int RunCliWithEnvironment(const std::vector<std::string>& args, const Environmen
   }
   // no-color.org: colour is off when NO_COLOR is present and not empty.
   const bool color = env.stdout_is_terminal && getenv("NO_COLOR").value_or("").empty();
-  Context context{*env.out, *env.err, env.in, Style(color), getenv, wait};
+  Context context{*env.out, *env.err, env.in, Style(color), getenv, wait, env.stdout_is_terminal};
 
   CLI::App app(
       "cutover: serverless.yml functions with versions, weighted aliases and canary deploys",
@@ -66,6 +66,7 @@ int RunCliWithEnvironment(const std::vector<std::string>& args, const Environmen
   commands.push_back(AddLogsCommand(app));
   commands.push_back(AddMetricsCommand(app));
   commands.push_back(AddAlarmsCommand(app));
+  for (Command& command : AddDeploymentsCommands(app)) commands.push_back(std::move(command));
 
   if (args.empty()) {  // a bare `cutover`: show what there is to run
     context.err << app.help();

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cli/admin_client.h"
 #include "cli/cli.h"
@@ -33,6 +34,7 @@ struct Context {
   Style style;       // for stdout; stderr lines stay plain
   std::function<std::optional<std::string>(const std::string&)> getenv;  // never empty
   std::function<bool(std::chrono::milliseconds)> wait;                   // never empty
+  bool terminal = false;  // stdout is a terminal (colour aside): live views, `deploy --wait`
 };
 
 // kUnavailable (no connection) -> 3, kInvalidArgument -> 2, every other failure -> 1.
@@ -68,6 +70,8 @@ Command AddInvokeCommand(CLI::App& app);
 Command AddLogsCommand(CLI::App& app);
 Command AddMetricsCommand(CLI::App& app);
 Command AddAlarmsCommand(CLI::App& app);
+// `deployments`, `stop` and `promote` (deployments_command.cc).
+std::vector<Command> AddDeploymentsCommands(CLI::App& app);
 
 // Resolves what the user typed as FUNCTION to a deployed function name: `name` itself when a
 // function has that name, else the one function whose key (`functions:` entry) is `name`. NotFound

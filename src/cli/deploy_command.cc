@@ -1,4 +1,6 @@
-// `cutover deploy`: serverless.yml -> ServiceSpec -> package -> upload -> POST /v1/services.
+// `cutover deploy`: serverless.yml -> ServiceSpec -> package -> upload -> POST /v1/services, then
+// with --wait (the default on a terminal) following the gradual deployments the publish started
+// until they end (deployment_follow.h).
 //
 // Everything that can be checked locally (the file, the variables, the entry points, --function) is
 // checked before the daemon is contacted, so configuration errors exit 2 even when no daemon runs.
@@ -17,6 +19,7 @@
 #include <set>
 
 #include "cli/command_context.h"
+#include "cli/deployment_follow.h"
 #include "cli/json_fields.h"
 #include "config/loader.h"
 #include "config/service_spec.h"
@@ -34,7 +37,8 @@ struct DeployFlags {
   std::string region;
   std::vector<std::string> opts;  // name=value
   std::string function;
-  bool wait = false;  // accepted; every deploy completes immediately today
+  bool wait = false;
+  CLI::Option* wait_option = nullptr;  // unset: wait when stdout is a terminal
 };
 
 // serverless.yml, else serverless.yaml, under `dir`; the path is kept as the user gave it so error
@@ -129,6 +133,9 @@ void PrintHuman(Context& context, const config::ServiceSpec& spec,
                                              GetInt(alias, {"primary_version"}),
                                              GetInt(alias, {"additional_version"}),
                                              GetDouble(alias, {"additional_weight"}));
+    }
+    if (const std::string id = GetString(function, {"deployment_id"}); !id.empty()) {
+      line += ", deployment " + s.Bold(id);
     }
     out << "  " << line << '\n';
   }
@@ -237,16 +244,59 @@ int RunDeploy(Context& context, const DeployFlags& flags) {
   }
   context.err.flush();
 
+  std::vector<std::string> deployment_ids;
+  for (const boost::json::value& v : GetArray(result, {"functions"})) {
+    if (std::string id = GetString(AsObject(v), {"deployment_id"}); !id.empty()) {
+      deployment_ids.push_back(std::move(id));
+    }
+  }
+  const bool wait = flags.wait_option != nullptr && flags.wait_option->count() > 0
+                        ? flags.wait
+                        : context.terminal;
+
   if (flags.client.json) {
     result["code_sha256"] = package->sha256;
     result["uploaded"] = *uploaded;
     result["package"] = {{"files", package->file_count}, {"bytes", package->bytes.size()}};
     result["gateway"] = gateway;
-    WriteJson(context.out, result);
+  } else {
+    PrintHuman(context, *spec, *package, *uploaded, result, gateway, spec->functions.size() > 1);
+  }
+  if (!wait || deployment_ids.empty()) {
+    if (flags.client.json) WriteJson(context.out, result);
+    if (!flags.client.json && !deployment_ids.empty()) {
+      context.out << fmt::format("Follow with: cutover deployments {}\n", deployment_ids.front());
+    }
     return kExitOk;
   }
-  PrintHuman(context, *spec, *package, *uploaded, result, gateway, spec->functions.size() > 1);
-  return kExitOk;
+
+  FollowOptions follow;
+  follow.output = flags.client.json  ? FollowOutput::kQuiet
+                  : context.terminal ? FollowOutput::kLive
+                                     : FollowOutput::kLines;
+  // A daemon that says how fast its clock runs (--time-scale) makes the countdowns exact at once.
+  if (double scale = GetDouble(AsObject(*health), {"time_scale"}); scale > 0) {
+    follow.time_scale = scale;
+  }
+  if (!flags.client.json) context.out << '\n';
+  Result<FollowResult> followed = FollowDeployments(context, *admin, deployment_ids, follow);
+  if (!followed.ok()) {
+    return Fail(context,
+                followed.status().WithPrefix("published, but following the deployments failed"));
+  }
+  if (flags.client.json) {
+    boost::json::array deployments;
+    for (boost::json::object& d : followed->deployments) deployments.emplace_back(std::move(d));
+    result["deployments"] = std::move(deployments);
+    WriteJson(context.out, result);
+  }
+  if (followed->interrupted) {
+    context.err << fmt::format(
+        "cutover: stopped following; the deployments go on (cutover deployments {})\n",
+        deployment_ids.front());
+    return kExitFailed;
+  }
+  return WaitExitCode(followed->deployments);
 }
 
 }  // namespace
@@ -265,8 +315,10 @@ Command AddDeployCommand(CLI::App& app) {
   sub->add_option(
       "--function", flags->function,
       "Report only this function (a key under functions:); the whole service is deployed");
-  sub->add_flag("--wait,!--no-wait", flags->wait,
-                "Wait for gradual deployments to finish (deployments complete at once today)");
+  flags->wait_option = sub->add_flag(
+      "--wait,!--no-wait", flags->wait,
+      "Follow the gradual deployments until they end; exit 1 unless all succeed (default on a "
+      "terminal)");
   AddClientFlags(*sub, flags->client, /*with_json=*/true);
 
   Command command;

@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 
 #include <CLI/App.hpp>
-#include <ctime>
 #include <memory>
 #include <ostream>
 
@@ -26,13 +25,6 @@ struct MetricsFlags {
   int64_t period = 60;
   int64_t minutes = 15;  // how far back from now
 };
-
-std::string TimeOfDay(int64_t ms) {
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
 
 int RunMetrics(Context& context, const MetricsFlags& flags) {
   Result<AdminClient> admin = MakeAdminClient(context, flags.client);
@@ -94,8 +86,9 @@ int RunMetrics(Context& context, const MetricsFlags& flags) {
     const auto& p = dp.get_object();
     const boost::json::value* v = p.if_contains("value");
     std::string value = v && v->is_number() ? fmt::format("{:g}", v->to_number<double>()) : "-";
-    context.out << fmt::format("  {}  {:>12}  ({} samples)\n", TimeOfDay(GetInt(p, {"timestamp"})),
-                               value, GetInt(p, {"sample_count"}));
+    context.out << fmt::format("  {}  {:>12}  ({} samples)\n",
+                               FormatTimeOfDay(GetInt(p, {"timestamp"})), value,
+                               GetInt(p, {"sample_count"}));
   }
   return kExitOk;
 }

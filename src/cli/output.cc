@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <cmath>
+#include <ctime>
 
 namespace cutover::cli {
 
@@ -83,6 +84,31 @@ std::string FormatAliasTarget(std::string_view name, int64_t primary, int64_t ad
   return fmt::format("{} → {} ({}) + {} ({})", name, primary,
                      FormatPercent(1.0 - additional_weight), additional,
                      FormatPercent(additional_weight));
+}
+
+namespace {
+
+std::tm UtcTime(int64_t epoch_ms) {
+  const std::time_t secs = static_cast<std::time_t>(epoch_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return tm;
+}
+
+}  // namespace
+
+std::string FormatDateTime(int64_t epoch_ms, std::string_view none) {
+  if (epoch_ms <= 0) return std::string(none);
+  const std::tm tm = UtcTime(epoch_ms);
+  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+std::string FormatTimeOfDay(int64_t epoch_ms, bool millis) {
+  if (epoch_ms <= 0) return "-";
+  const std::tm tm = UtcTime(epoch_ms);
+  if (!millis) return fmt::format("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return fmt::format("{:02}:{:02}:{:02}.{:03}", tm.tm_hour, tm.tm_min, tm.tm_sec, epoch_ms % 1000);
 }
 
 std::string FormatBytes(uint64_t bytes) {

@@ -74,6 +74,11 @@ std::string FormatPercent(double fraction);
 std::string FormatAliasTarget(std::string_view name, int64_t primary, int64_t additional,
                               double additional_weight);
 
+// Epoch milliseconds in UTC: "2024-05-01 10:00:00", and the time of day "10:00:00" (with `millis`
+// "10:00:00.042"). 0 and below mean "no time recorded" and print `none` / "-".
+std::string FormatDateTime(int64_t epoch_ms, std::string_view none = "-");
+std::string FormatTimeOfDay(int64_t epoch_ms, bool millis = false);
+
 // 512 -> "512 B", 2048 -> "2.0 KiB", 3'500'000 -> "3.3 MiB".
 std::string FormatBytes(uint64_t bytes);
 

@@ -10,6 +10,7 @@
 #include <regex>
 
 #include "cli_runner.h"
+#include "deployment_fixtures.h"
 #include "fake_admin_server.h"
 
 namespace cutover::cli {
@@ -316,6 +317,147 @@ TEST(DeployCommandTest, DaemonRejectingTheSpecExitsTwo) {
                     R"({"code": "InvalidArgument", "message": "bootstrap is not executable"})");
   CliRun run = RunCutover({"deploy", "--dir", dir.str(), "--admin", daemon.Url()});
   EXPECT_EQ(run.exit_code, 2);
+}
+
+// --- deploy --wait -------------------------------------------------------------------------------
+
+// A daemon whose publish starts deployment d-1 of website, which then runs to `outcome` on the
+// event stream.
+class DeployingDaemon {
+ public:
+  explicit DeployingDaemon(testing::Outcome outcome)
+      : outcome_(outcome), server_([this](const FakeRequest& r) { return Handle(r); }) {}
+
+  std::string Url() const { return server_.Url(); }
+  std::vector<FakeRequest> requests() const { return server_.requests(); }
+
+ private:
+  FakeResponse Handle(const FakeRequest& r) {
+    if (r.path == "/v1/health") {
+      return Json(200, R"({"status": "ok", "gateway": "http://127.0.0.1:3000"})");
+    }
+    if (r.method == "HEAD") return Json(200, "");
+    if (r.path == "/v1/services") {
+      return Json(200, R"({"service": "demo", "stage": "dev", "functions": [
+          {"key": "website", "function_name": "demo-dev-website", "version": 3, "created": true,
+           "alias": {"name": "Live", "primary_version": 2, "additional_version": 0,
+                     "additional_weight": 0},
+           "deployment_id": "d-1"},
+          {"key": "worker", "function_name": "demo-dev-worker", "version": 1, "created": false,
+           "deployment_id": ""}],
+        "routes": [], "notices": []})");
+    }
+    if (r.path == "/v1/events") return testing::Stream(testing::Sse({1, 2, 3, 4, 5}, outcome_));
+    if (r.path == "/v1/deployments/d-1") {
+      // The first read sees the deployment just started, the next one its end.
+      return Json(200, testing::Snapshot(reads_++ == 0 ? 1 : 5, outcome_));
+    }
+    return Json(404, R"({"code": "NotFound", "message": "no endpoint"})");
+  }
+
+  testing::Outcome outcome_;
+  int reads_ = 0;  // touched only on the server's thread
+  FakeAdminServer server_;
+};
+
+TEST(DeployWaitTest, FollowsTheDeploymentLineByLineAndExitsOneOnRollback) {
+  ServiceDir dir;
+  WriteValidService(dir);
+  DeployingDaemon daemon(testing::Outcome::kRolledBack);
+  CliRun run = RunCutover({"deploy", "--dir", dir.str(), "--admin", daemon.Url(), "--wait"});
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_NE(run.out.find("website: new version 3, alias Live → 2, deployment d-1\n"),
+            std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("\nd-1 22:13:25 RolledBack "), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("\nd-1 Stopped (ALARM_ACTIVE): alarm A fired\n"
+                         "  alarm A ALARM [5] > 1\n"
+                         "  in ALARM since 22:13:23.800\n"
+                         "  rolled back at 22:13:25.000: Live → 2 (the target had 10%)\n"
+                         "  alarm to alias flip: 1.2 s\n"),
+            std::string::npos)
+      << run.out;
+  // Only the function whose publish started a deployment is followed.
+  for (const FakeRequest& r : daemon.requests()) {
+    if (r.path == "/v1/events") EXPECT_EQ(r.query.at("deployment"), "d-1");
+  }
+}
+
+TEST(DeployWaitTest, ExitsZeroWhenTheDeploymentSucceeds) {
+  ServiceDir dir;
+  WriteValidService(dir);
+  DeployingDaemon daemon(testing::Outcome::kSucceeded);
+  CliRun run = RunCutover({"deploy", "--dir", dir.str(), "--admin", daemon.Url(), "--wait"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("\nd-1 Succeeded in 5.0 s: Live → 3\n"), std::string::npos) << run.out;
+}
+
+TEST(DeployWaitTest, JsonIsOneDocumentAtTheEnd) {
+  ServiceDir dir;
+  WriteValidService(dir);
+  DeployingDaemon daemon(testing::Outcome::kRolledBack);
+  CliRun run =
+      RunCutover({"deploy", "--dir", dir.str(), "--admin", daemon.Url(), "--wait", "--json"});
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  boost::system::error_code ec;
+  boost::json::value doc = boost::json::parse(run.out, ec);
+  ASSERT_FALSE(ec) << run.out;
+  ASSERT_EQ(doc.at("deployments").as_array().size(), 1u);
+  EXPECT_EQ(doc.at("deployments").at(0).at("status"), "Stopped");
+  EXPECT_EQ(doc.at("functions").at(0).at("deployment_id"), "d-1");
+  EXPECT_EQ(doc.at("code_sha256").as_string().size(), 64u);
+}
+
+TEST(DeployWaitTest, OnATerminalWaitingIsTheDefaultAndTheViewIsRedrawn) {
+  ServiceDir dir;
+  WriteValidService(dir);
+  DeployingDaemon daemon(testing::Outcome::kRolledBack);
+  CliRunOptions options;
+  options.terminal = true;
+  options.env["NO_COLOR"] = "1";
+  options.env["COLUMNS"] = "200";  // not the width of the terminal running the test
+  CliRun run = RunCutover({"deploy", "--dir", dir.str(), "--admin", daemon.Url()}, options);
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  // The block is drawn, then moved up over and redrawn; the last one shows the outcome.
+  EXPECT_NE(run.out.find("\x1b["), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("d-1  demo-dev-website:Live  2 → 3  Linear10PercentEvery1Minute  "
+                         "InProgress\n"),
+            std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.rfind("  Stopped (ALARM_ACTIVE): alarm A fired\n"), std::string::npos)
+      << run.out;
+}
+
+TEST(DeployWaitTest, TheRedrawnLinesFitTheTerminal) {
+  ServiceDir dir;
+  WriteValidService(dir);
+  DeployingDaemon daemon(testing::Outcome::kRolledBack);
+  CliRunOptions options;
+  options.terminal = true;
+  options.env["COLUMNS"] = "60";
+  CliRun run = RunCutover({"deploy", "--dir", dir.str(), "--admin", daemon.Url()}, options);
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  // Cut at 60 columns, the colour sequences not counted, and the colour reset after the cut.
+  EXPECT_NE(run.out.find("d-1\x1b[0m  demo-dev-website:Live  2 → 3  Linear10PercentEvery1Minu"
+                         "\x1b[0m\n"),
+            std::string::npos)
+      << run.out;
+}
+
+TEST(DeployWaitTest, NoWaitPointsAtTheDeployment) {
+  ServiceDir dir;
+  WriteValidService(dir);
+  DeployingDaemon daemon(testing::Outcome::kRolledBack);
+  CliRunOptions options;
+  options.terminal = true;
+  CliRun run =
+      RunCutover({"deploy", "--dir", dir.str(), "--admin", daemon.Url(), "--no-wait"}, options);
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("Follow with: cutover deployments d-1\n"), std::string::npos) << run.out;
+  for (const FakeRequest& r : daemon.requests()) EXPECT_NE(r.path, "/v1/events");
+  // Without a terminal, not waiting is the default.
+  CliRun piped = RunCutover({"deploy", "--dir", dir.str(), "--admin", daemon.Url()});
+  EXPECT_EQ(piped.exit_code, 0) << piped.err;
 }
 
 }  // namespace
