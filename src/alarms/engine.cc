@@ -64,7 +64,10 @@ void AlarmEngine::SetServiceAlarms(const std::string& service, const std::string
       ++it;
     }
   }
-  for (auto& [name, spec] : incoming) {
+  for (auto& entry : incoming) {
+    // Not a structured binding: clang before 16 cannot capture one in a lambda.
+    const std::string& name = entry.first;
+    AlarmSpec& spec = entry.second;
     const std::string hash = DefinitionHash(spec);
     auto existing = alarms_.find(name);
     if (existing != alarms_.end() && definition_[name] == hash) {
@@ -105,6 +108,27 @@ void AlarmEngine::SetServiceAlarms(const std::string& service, const std::string
 }
 
 void AlarmEngine::Tick() {
+  EvaluateDue();
+  FlushTransitions();
+}
+
+void AlarmEngine::FlushTransitions() {
+  std::vector<Transition> pending;
+  pending.swap(unflushed_);
+  for (const Transition& t : pending) {
+    auto it = alarms_.find(t.alarm_name);
+    if (it == alarms_.end()) continue;  // its service was redeployed without it
+    const AlarmView& view = it->second;
+    Persist(view, t.old_state);
+    // Persist, then act: the actions only enqueue, so evaluation never waits for the network.
+    if (actions_) {
+      actions_->Dispatch(view.spec, t.old_state, view.state, view.reason, view.reason_data,
+                         view.updated_ms);
+    }
+  }
+}
+
+void AlarmEngine::EvaluateDue() {
   const int64_t now_s = metrics::SecondOf(ToEpochMillis(clock_.Now()));
   for (auto& [name, view] : alarms_) {
     int64_t& next = next_eval_s_[name];
@@ -122,6 +146,7 @@ Status AlarmEngine::EvaluateNow(const std::string& alarm_name) {
   const int64_t now_s = metrics::SecondOf(ToEpochMillis(clock_.Now()));
   const int64_t interval = EvaluationInterval(it->second.spec.period_seconds).count();
   Evaluate(it->second, FloorTo(now_s, interval));
+  FlushTransitions();
   return Status::Ok();
 }
 
@@ -197,12 +222,7 @@ void AlarmEngine::Evaluate(AlarmView& view, int64_t eval_time_s) {
   view.updated_ms = ToEpochMillis(clock_.Now());
   spdlog::info("alarm {}: {} -> {}: {}", view.spec.alarm_name, AlarmStateName(old_state),
                AlarmStateName(view.state), view.reason);
-  Persist(view, old_state);
-  // Persist, then act: the actions only enqueue, so evaluation never waits for the network.
-  if (actions_) {
-    actions_->Dispatch(view.spec, old_state, view.state, view.reason, view.reason_data,
-                       view.updated_ms);
-  }
+  unflushed_.push_back({view.spec.alarm_name, old_state});
 }
 
 void AlarmEngine::Persist(const AlarmView& view, AlarmState old_state) {

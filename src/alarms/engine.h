@@ -60,8 +60,15 @@ class AlarmEngine {
   void SetServiceAlarms(const std::string& service, const std::string& stage,
                         std::vector<AlarmSpec> alarms);
 
-  // Evaluates every alarm whose evaluation time has come.
+  // Evaluates every alarm whose evaluation time has come, then stores and acts on the transitions:
+  // EvaluateDue() then FlushTransitions().
   void Tick();
+  // The two halves of Tick, for the daemon's control loop, which runs the deployment controller
+  // between them: a transition to ALARM is in alarms() at once, so the controller flips the alias
+  // back before the alarm's own store write (an fsync) is paid for.
+  void EvaluateDue();
+  // Stores each transition since the last call (state and history), then hands it to the actions.
+  void FlushTransitions();
   // Evaluates one alarm now, at the latest evaluation time its cadence allows (tests, the CLI).
   Status EvaluateNow(const std::string& alarm_name);
 
@@ -84,6 +91,13 @@ class AlarmEngine {
   std::optional<double> ValueOf(const metrics::MetricKey& key, const metrics::Statistic& statistic,
                                 int64_t start_s, int64_t end_s, uint64_t* samples) const;
   void Persist(const AlarmView& view, AlarmState old_state);
+
+  // A transition evaluated but not yet stored and acted on.
+  struct Transition {
+    std::string alarm_name;
+    AlarmState old_state;
+  };
+  std::vector<Transition> unflushed_;
 
   metrics::MetricsStore& metrics_;
   store::StateStore& store_;

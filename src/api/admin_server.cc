@@ -16,9 +16,11 @@
 #include <charconv>
 #include <functional>
 #include <map>
+#include <optional>
 
 #include "metrics/prometheus.h"
 #include "metrics/rollup.h"
+#include "api/dashboard_assets.h"
 #include "api/errors.h"
 #include "api/http_types.h"
 #include "api/lambda_invoke.h"
@@ -179,6 +181,8 @@ class Server final : public AdminServer {
         {V::post, "/v1/deployments/{id}/promote", &Server::PromoteDeployment},
         {V::get, "/v1/events", &Server::EventsNotStreamed},
         {V::post, "/", &Server::AwsJsonTarget},
+        {V::get, "/", &Server::Dashboard},
+        {V::get, "/assets/{file}", &Server::Dashboard},
     };
     return kDefs;
   }
@@ -260,9 +264,27 @@ class Server final : public AdminServer {
         const bool artifact = head.target().starts_with("/v1/artifacts/");
         const size_t limit = artifact ? settings_.max_artifact_bytes : settings_.max_body_bytes;
         auto length = parser.content_length();
-        if (!Authorized(head)) {
-          // Refused before a byte of the body is read or buffered.
-          res = ErrorResponse(Unauthenticated("missing or wrong bearer token: set CUTOVER_TOKEN"));
+        // Refusals come before a byte of the body is read or buffered.
+        if (Status refused = RefuseCrossSite(head); !refused.ok()) {
+          res = ErrorResponse(refused);
+          answered = close_after = true;
+        } else if (auto login = DashboardLogin(head)) {
+          res = std::move(*login);
+          answered = true;
+        } else if (!Authorized(head)) {
+          res = ErrorResponse(Unauthenticated(
+              "missing or wrong token: set CUTOVER_TOKEN for the CLI, or open the dashboard URL "
+              "that `cutover serve` printed (it carries ?token=)"));
+          if (head.method() == http::verb::get && head.target() == "/") {
+            // A person opening the dashboard: a page that says what to do, not JSON.
+            res.set(http::field::content_type, "text/html; charset=utf-8");
+            res.body() =
+                "<!doctype html><html lang=en><meta charset=utf-8><title>cutover: token "
+                "needed</title><h1>This daemon needs a token</h1><p>Open the dashboard URL that "
+                "<code>cutover serve</code> printed at start (it ends in <code>/?token=</code>), "
+                "or the admin URL with <code>/?token=</code> and the token of "
+                "<code>--admin-token-file</code> or <code>CUTOVER_TOKEN</code>.</p></html>";
+          }
           answered = close_after = true;
         } else if (length && *length > limit) {
           res = ErrorResponse(TooLarge(fmt::format(
@@ -331,6 +353,8 @@ class Server final : public AdminServer {
       }
     }
     if (auto it = req.find("Last-Event-ID"); it != req.end()) parse_id(it->value(), last);
+    // An id from before a daemon restart (the hub counts from 0 again): everything since the start.
+    if (last > hub.last_id()) last = 0;
 
     std::string out =
         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
@@ -356,11 +380,111 @@ class Server final : public AdminServer {
     }
   }
 
+  static constexpr std::string_view kTokenCookie = "cutover_token";
+
   template <class Fields>
   bool Authorized(const http::header<true, Fields>& head) const {
     if (settings_.token.empty()) return true;
-    std::string_view auth = head[http::field::authorization];
-    return ConstantTimeEquals(auth, "Bearer " + settings_.token);
+    if (ConstantTimeEquals(head[http::field::authorization], "Bearer " + settings_.token)) {
+      return true;
+    }
+    if (std::string_view cookie = CookieValue(head[http::field::cookie], kTokenCookie);
+        !cookie.empty() && ConstantTimeEquals(cookie, settings_.token)) {
+      return true;
+    }
+    // A function instance calling the AWS-compatible endpoints through its SDK.
+    std::string_view target = head.target();
+    std::string_view path = target.substr(0, target.find('?'));
+    const bool aws_endpoint = head.method() == http::verb::post &&
+                              (path == "/" || path.starts_with("/2015-03-31/functions/"));
+    std::string_view session = head["X-Amz-Security-Token"];
+    return aws_endpoint && !settings_.instance_session_token.empty() && !session.empty() &&
+           ConstantTimeEquals(session, settings_.instance_session_token);
+  }
+
+  // The value of cookie `name` in a Cookie header, or "".
+  static std::string_view CookieValue(std::string_view header, std::string_view name) {
+    while (!header.empty()) {
+      size_t end = header.find(';');
+      std::string_view pair = header.substr(0, end);
+      header = end == std::string_view::npos ? std::string_view() : header.substr(end + 1);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      if (pair.size() > name.size() && pair.starts_with(name) && pair[name.size()] == '=') {
+        return pair.substr(name.size() + 1);
+      }
+    }
+    return {};
+  }
+
+  // A web page elsewhere must not drive the admin API through the user's browser: not by a
+  // cross-site request (CSRF: a form POSTing to /v1/deployments/…/stop), nor by pointing a DNS
+  // name of its own at 127.0.0.1 (DNS rebinding). Browsers say where a request comes from in
+  // Sec-Fetch-Site and Origin; the CLI and the SDKs send neither. No CORS headers are ever sent,
+  // so other origins cannot read answers either.
+  template <class Fields>
+  Status RefuseCrossSite(const http::header<true, Fields>& head) const {
+    std::string_view site = head["Sec-Fetch-Site"];
+    std::string_view target = head.target();
+    // Following a link to the dashboard from elsewhere is fine: it only shows the page (and the
+    // SameSite cookie stays behind, so with a token the page asks for it).
+    const bool opens_page = head.method() == http::verb::get &&
+                            head["Sec-Fetch-Mode"] == "navigate" &&
+                            target.substr(0, target.find('?')) == "/";
+    if (!site.empty() && site != "same-origin" && site != "none" && !opens_page) {
+      return PermissionDenied(fmt::format("a {} browser request is refused", site));
+    }
+    std::string_view host = head[http::field::host];
+    if (std::string_view origin = head[http::field::origin]; !origin.empty()) {
+      const bool same = (origin.starts_with("http://") && origin.substr(7) == host) ||
+                        (origin.starts_with("https://") && origin.substr(8) == host);
+      if (!same) return PermissionDenied("a request from another origin is refused");
+    }
+    if (settings_.token.empty() && !host.empty() && !IsLocalHostHeader(host)) {
+      return PermissionDenied(fmt::format(
+          "Host '{}' is refused: without a token the admin API answers only requests addressed "
+          "to an IP address or localhost",
+          host.substr(0, 100)));
+    }
+    return Status::Ok();
+  }
+
+  // "127.0.0.1:3001", "[::1]:3001", "localhost:3001", "10.0.0.5" (any IP literal, any port).
+  static bool IsLocalHostHeader(std::string_view host) {
+    std::string_view name = host;
+    if (name.starts_with('[')) {
+      size_t close = name.find(']');
+      if (close == std::string_view::npos) return false;
+      name = name.substr(1, close - 1);
+    } else if (size_t colon = name.rfind(':'); colon != std::string_view::npos) {
+      name = name.substr(0, colon);
+    }
+    if (name == "localhost") return true;
+    boost::system::error_code ec;
+    asio::ip::make_address(std::string(name), ec);
+    return !ec;
+  }
+
+  // GET /?token=T, the URL `cutover serve` prints: a right token becomes an HttpOnly, SameSite
+  // cookie and the browser goes on to "/" (so the token leaves the address bar and the history).
+  template <class Fields>
+  std::optional<Response> DashboardLogin(const http::header<true, Fields>& head) const {
+    std::string_view target = head.target();
+    if (head.method() != http::verb::get || !target.starts_with("/?")) return std::nullopt;
+    std::string token;
+    for (auto& [k, v] : ParseQuery(target.substr(2))) {
+      if (k == "token") token = v;
+    }
+    if (token.empty() || settings_.token.empty()) return std::nullopt;
+    if (!ConstantTimeEquals(token, settings_.token)) {
+      return ErrorResponse(Unauthenticated("the token in the URL is wrong"));
+    }
+    Response res{http::status::see_other, 11};
+    res.set(http::field::location, "/");
+    res.set(http::field::set_cookie, fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict",
+                                                 kTokenCookie, settings_.token));
+    res.set("Referrer-Policy", "no-referrer");
+    res.set(http::field::cache_control, "no-store");
+    return res;
   }
 
   asio::awaitable<Response> Dispatch(Request& req) {
@@ -393,7 +517,33 @@ class Server final : public AdminServer {
     o["status"] = "ok";
     o["version"] = "0.1.0";
     o["gateway"] = settings_.gateway_url;
+    o["time_scale"] = settings_.time_scale;
+    o["now_ms"] = ToEpochMillis(clock_.Now());
     co_return JsonResponse(200, o);
+  }
+
+  // GET / and /assets/{file}: the dashboard, from the binary. Revalidated on every load (cheap:
+  // an ETag match answers 304), so a new daemon's dashboard is never mixed with an old cache.
+  asio::awaitable<Response> Dashboard(Request& req, const Params&) {
+    std::string_view target = req.target();
+    const DashboardAsset* asset = FindDashboardAsset(target.substr(0, target.find('?')));
+    if (asset == nullptr) {
+      co_return ErrorResponse(NotFound(fmt::format("no dashboard file {}", target)));
+    }
+    const bool fresh = req[http::field::if_none_match] == asset->etag;
+    Response res{fresh ? http::status::not_modified : http::status::ok, 11};
+    res.set(http::field::etag, asset->etag);
+    res.set(http::field::cache_control, "no-cache");
+    res.set(http::field::content_type, asset->content_type);
+    res.set("X-Content-Type-Options", "nosniff");
+    res.set("X-Frame-Options", "DENY");
+    res.set("Referrer-Policy", "no-referrer");
+    res.set("Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+            "form-action 'self'");
+    if (!fresh) res.body() = std::string(asset->body);
+    co_return res;
   }
 
   asio::awaitable<Response> HeadArtifact(Request&, const Params& p) {

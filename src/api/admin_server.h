@@ -34,9 +34,17 @@ struct AdminSettings {
   std::filesystem::path data_dir;
   std::string gateway_url;  // for /v1/health and `cutover deploy`'s output
   std::string region = "us-east-1";
-  // When non-empty every request must carry "Authorization: Bearer <token>" (compared in constant
-  // time).
+  // When non-empty every request must carry the token (compared in constant time): as
+  // "Authorization: Bearer <token>" (the CLI), or as the cookie the dashboard's login URL
+  // `/?token=<token>` sets (a browser).
   std::string token;
+  // The AWS_SESSION_TOKEN every function instance gets. With a token set, the two AWS-compatible
+  // endpoints (CodeDeploy's hook callback, Lambda Invoke) also accept a request whose
+  // X-Amz-Security-Token header carries it, which the AWS SDKs send by themselves: hook code
+  // written for AWS needs no cutover token.
+  std::string instance_session_token;
+  // The daemon's clock rate, for /v1/health (the CLI and the dashboard convert daemon time).
+  double time_scale = 1.0;
   size_t max_artifact_bytes = 512u * 1024 * 1024;
   size_t max_body_bytes = 16u * 1024 * 1024;
   // Metrics (control-loop owned, like the Publisher); null: /metrics and /v1/metrics answer 404.

@@ -28,6 +28,8 @@ unsigned HttpStatusFor(StatusCode code) {
       return 500;
     case StatusCode::kUnauthenticated:
       return 401;
+    case StatusCode::kPermissionDenied:
+      return 403;
   }
   return 500;
 }

@@ -23,6 +23,7 @@ std::optional<StatusCode> CodeFromName(std::string_view name) {
       {"Unavailable", StatusCode::kUnavailable},
       {"Internal", StatusCode::kInternal},
       {"Unauthenticated", StatusCode::kUnauthenticated},
+      {"PermissionDenied", StatusCode::kPermissionDenied},
   };
   for (const auto& [n, code] : kCodes) {
     if (n == name) return code;
@@ -42,6 +43,8 @@ StatusCode CodeFromHttp(int status) {
       return StatusCode::kTooLarge;
     case 401:
       return StatusCode::kUnauthenticated;
+    case 403:
+      return StatusCode::kPermissionDenied;
     case 429:
       return StatusCode::kResourceExhausted;
     case 504:

@@ -32,6 +32,9 @@ struct ServeOptions {
   std::string host = "127.0.0.1";   // --host: the gateway's listen address
   int port = 3000;                  // --port (0 = pick a free port)
   std::string admin_host = "127.0.0.1";  // --admin-host (loopback by default)
+  // --admin-token-file: the admin API's token (first line). Without it: CUTOVER_TOKEN, or, off
+  // loopback, a generated token printed at start.
+  std::filesystem::path admin_token_file;
   int admin_port = 3001;                 // --admin-port (0 = pick a free port)
   std::filesystem::path data_dir;        // --data; RunCli fills in <dir>/.cutover when not given
   double time_scale = 1.0;               // --time-scale N (> 0)

@@ -42,8 +42,11 @@ Command AddServeCommand(CLI::App& app, const ServeFn& serve) {
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
   sub->add_option("--admin-host", options->admin_host,
-                  "Admin API listen address (loopback by default; set CUTOVER_TOKEN otherwise)")
+                  "Admin API listen address (loopback by default; elsewhere a token is required)")
       ->capture_default_str();
+  sub->add_option("--admin-token-file", options->admin_token_file,
+                  "File whose first line is the admin API's token (default: CUTOVER_TOKEN, or "
+                  "generated and printed when --admin-host is not loopback)");
   sub->add_option("--admin-port", options->admin_port, "Admin API port (0 = pick a free port)")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));

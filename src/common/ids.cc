@@ -1,5 +1,7 @@
 #include "common/ids.h"
 
+#include <random>
+
 namespace cutover {
 
 std::string NewRequestId(Random& random) {
@@ -25,6 +27,17 @@ std::string NewDeploymentId(Random& random) {
   for (int i = 0; i < 9; ++i) {
     out += kAlphabet[r % 36];
     r /= 36;
+  }
+  return out;
+}
+
+std::string NewSecretToken() {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::random_device os;  // libstdc++ reads getrandom(2) / /dev/urandom
+  std::string out;
+  for (int i = 0; i < 8; ++i) {
+    uint32_t r = os();
+    for (int j = 0; j < 8; ++j, r >>= 4) out += kHex[r & 0xF];
   }
   return out;
 }

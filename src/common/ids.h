@@ -11,5 +11,8 @@ namespace cutover {
 std::string NewRequestId(Random& random);
 // "d-7XK3Q9ZB1"
 std::string NewDeploymentId(Random& random);
+// 64 hex characters (256 bits) straight from the OS's random source, for secrets (tokens): never
+// from a seeded Random, whose outputs reveal the ones that follow.
+std::string NewSecretToken();
 
 }  // namespace cutover

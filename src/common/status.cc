@@ -28,6 +28,8 @@ std::string_view StatusCodeName(StatusCode code) {
       return "Internal";
     case StatusCode::kUnauthenticated:
       return "Unauthenticated";
+    case StatusCode::kPermissionDenied:
+      return "PermissionDenied";
   }
   return "Unknown";
 }
@@ -59,6 +61,9 @@ Status Unavailable(std::string m) { return Status(StatusCode::kUnavailable, std:
 Status Internal(std::string m) { return Status(StatusCode::kInternal, std::move(m)); }
 Status Unauthenticated(std::string m) {
   return Status(StatusCode::kUnauthenticated, std::move(m));
+}
+Status PermissionDenied(std::string m) {
+  return Status(StatusCode::kPermissionDenied, std::move(m));
 }
 
 void CheckFailed(const char* file, int line, const char* expr, std::string_view message) {

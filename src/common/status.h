@@ -29,6 +29,7 @@ enum class StatusCode {
   kDeadlineExceeded,    // a deadline passed
   kUnavailable,         // a dependency (daemon, store, process) cannot be reached
   kUnauthenticated,     // the caller did not prove who it is (admin token)
+  kPermissionDenied,    // the caller may not do this (a cross-site browser request)
   kInternal,            // a bug or an unexpected environment failure
 };
 
@@ -66,6 +67,7 @@ Status DeadlineExceeded(std::string message);
 Status Unavailable(std::string message);
 Status Internal(std::string message);
 Status Unauthenticated(std::string message);
+Status PermissionDenied(std::string message);
 
 // Result<T> holds either a T or a non-OK Status.
 template <typename T>

@@ -12,6 +12,8 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <thread>
@@ -57,9 +59,64 @@ fs::path FindNodeRuntimeDir() {
   return fs::path(CUTOVER_SOURCE_DIR) / "third_party/node";
 }
 
+// Where the admin API's token came from.
+enum class TokenSource { kNone, kFile, kEnvironment, kGenerated };
+
+// --admin-token-file, else CUTOVER_TOKEN, else (off loopback) a new random token; "" on loopback
+// without either: no token.
+Result<std::string> AdminToken(const cli::ServeOptions& o, bool loopback, TokenSource* source) {
+  if (!o.admin_token_file.empty()) {
+    std::ifstream in(o.admin_token_file);
+    std::string line;
+    if (!in || !std::getline(in, line)) {
+      return InvalidArgument(fmt::format("--admin-token-file {}: cannot read a line from it",
+                                         o.admin_token_file.string()));
+    }
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+    const bool printable = std::all_of(line.begin(), line.end(), [](char c) {
+      return c > ' ' && c < 0x7f && c != ';' && c != ',' && c != '"' && c != '\\';
+    });
+    if (line.size() < 16 || !printable) {
+      return InvalidArgument(fmt::format(
+          "--admin-token-file {}: the token must be at least 16 visible ASCII characters, "
+          "without spaces, quotes, backslashes, commas or semicolons (got {} characters)",
+          o.admin_token_file.string(), line.size()));
+    }
+    *source = TokenSource::kFile;
+    return line;
+  }
+  if (const char* env = std::getenv("CUTOVER_TOKEN"); env != nullptr && *env != '\0') {
+    *source = TokenSource::kEnvironment;
+    return std::string(env);
+  }
+  if (loopback) return std::string();
+  *source = TokenSource::kGenerated;
+  return NewSecretToken();
+}
+
+void PrintDashboard(const std::string& admin_url, const std::string& token, TokenSource source) {
+  switch (source) {
+    case TokenSource::kNone:
+      fmt::print("  dashboard {}/\n", admin_url);
+      break;
+    case TokenSource::kGenerated:
+      // Printed once, here: the CLI needs it as CUTOVER_TOKEN, a browser opens the URL.
+      fmt::print("  dashboard {}/?token={}\n", admin_url, token);
+      fmt::print("  token     {}   (generated; the CLI reads it from CUTOVER_TOKEN)\n", token);
+      break;
+    case TokenSource::kFile:
+    case TokenSource::kEnvironment:
+      fmt::print("  dashboard {}/?token=<the {}>\n", admin_url,
+                 source == TokenSource::kFile ? "token of --admin-token-file" : "CUTOVER_TOKEN");
+      break;
+  }
+  std::fflush(stdout);
+}
+
 void PrintBanner(const cli::ServeOptions& o, const std::string& gateway_url,
                  const std::string& admin_url, const fs::path& data_dir,
-                 const deploy::Publisher& publisher, double scale) {
+                 const deploy::Publisher& publisher, double scale, const std::string& token,
+                 TokenSource token_source) {
   fmt::print("cutover 0.1.0 serving\n");
   fmt::print("  gateway  {}\n", gateway_url);
   fmt::print(
@@ -67,6 +124,7 @@ void PrintBanner(const cli::ServeOptions& o, const std::string& gateway_url,
       admin_url);
   fmt::print("  data     {}\n", data_dir.string());
   if (scale != 1.0) fmt::print("  time     {}x faster than real time\n", scale);
+  PrintDashboard(admin_url, token, token_source);
   bool any = false;
   for (const auto& [name, s] : publisher.functions()) {
     for (const auto& ev : s.spec.events) {
@@ -225,7 +283,7 @@ int Serve(const cli::ServeOptions& o) {
   const std::string gateway_url = fmt::format("http://{}:{}", o.host, (*gw)->port());
 
   api::AdminSettings as;
-  if (const char* token = std::getenv("CUTOVER_TOKEN"); token) as.token = token;
+  TokenSource token_source = TokenSource::kNone;
   {
     // DESIGN.md section 4: the admin API runs code on request; off loopback it needs a token.
     boost::system::error_code aec;
@@ -234,15 +292,17 @@ int Serve(const cli::ServeOptions& o) {
       fmt::print(stderr, "cutover: --admin-host {} is not an IP address\n", o.admin_host);
       return 2;
     }
-    if (!admin_addr.is_loopback() && as.token.empty()) {
-      fmt::print(stderr,
-                 "cutover: the admin API on {} would be reachable from the network without a "
-                 "token.\nSet CUTOVER_TOKEN (clients send it as a bearer token) or keep "
-                 "--admin-host on loopback.\n",
-                 o.admin_host);
+    auto token = AdminToken(o, admin_addr.is_loopback(), &token_source);
+    if (!token.ok()) {
+      fmt::print(stderr, "cutover: {}\n", token.status().message());
       return 2;
     }
+    as.token = std::move(token).value();
   }
+  // Lets the functions' own AWS SDK calls (hooks reporting to CodeDeploy) through a token.
+  as.instance_session_token = NewSecretToken();
+  as.time_scale = o.time_scale;
+  publisher.SetInstanceSessionToken(as.instance_session_token);
   as.host = o.admin_host;
   as.port = static_cast<uint16_t>(o.admin_port);
   as.data_dir = data_dir;
@@ -271,7 +331,8 @@ int Serve(const cli::ServeOptions& o) {
     return 1;
   }
 
-  PrintBanner(o, gateway_url, admin_url, data_dir, publisher, o.time_scale);
+  PrintBanner(o, gateway_url, admin_url, data_dir, publisher, o.time_scale, as.token,
+              token_source);
   if (!o.ready_file.empty()) {
     fs::path tmp = o.ready_file;
     tmp += ".tmp";
@@ -307,9 +368,11 @@ int Serve(const cli::ServeOptions& o) {
       }
       emf_inbox.Drain(metric_store, ToEpochMillis(clock->Now()));
       rollups.Tick();
-      alarm_engine.Tick();
-      // After the alarms, so a transition to ALARM stops a deployment in the same tick.
+      alarm_engine.EvaluateDue();
+      // After the alarms, so a transition to ALARM stops a deployment in the same tick, and before
+      // the alarms' own store writes, so the rollback's commit does not wait behind them.
       controller.Tick();
+      alarm_engine.FlushTransitions();
       runtime->Tick();
       schedule();
     });

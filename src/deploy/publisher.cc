@@ -184,6 +184,7 @@ runtime::InstanceConfig Publisher::InstanceConfigFor(const store::VersionRecord&
   c.memory_mb = spec.memory_mb;
   c.environment = platform_environment_;
   for (const auto& [name, value] : spec.environment) c.environment[name] = value;
+  c.session_token = session_token_;
   // AWS's default account concurrency limit caps what one version may run at once.
   constexpr int kMaxConcurrency = 1000;
   c.max_concurrency =

@@ -84,6 +84,8 @@ class Publisher final {
   void SetPlatformEnvironment(std::map<std::string, std::string> env) {
     platform_environment_ = std::move(env);
   }
+  // AWS_SESSION_TOKEN of every instance (runtime::InstanceConfig::session_token). Before Restore.
+  void SetInstanceSessionToken(std::string token) { session_token_ = std::move(token); }
 
   // Rebuilds catalogue, runtime pools, the route table and the alarms from the store.
   Status Restore();
@@ -134,6 +136,7 @@ class Publisher final {
   std::map<std::string, FunctionState> functions_;  // by deployed name
   alarms::AlarmEngine* alarm_engine_ = nullptr;
   std::map<std::string, std::string> platform_environment_;
+  std::string session_token_;
   Random random_;
 };
 

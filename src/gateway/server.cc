@@ -270,7 +270,10 @@ class Server final : public GatewayServer {
       out.headers = std::move(cgi.headers);
       return out;
     }
-    for (auto& [name, value] : cgi.headers) {
+    for (auto& header : cgi.headers) {
+      // Not a structured binding: clang before 16 cannot capture one in a lambda.
+      std::string& name = header.first;
+      std::string& value = header.second;
       if (!beast::iequals(name, "set-cookie")) {
         auto same = std::find_if(out.headers.begin(), out.headers.end(),
                                  [&](const auto& h) { return beast::iequals(h.first, name); });

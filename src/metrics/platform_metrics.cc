@@ -8,6 +8,7 @@ namespace {
 
 constexpr char kApiGateway[] = "AWS/ApiGateway";
 constexpr char kLambda[] = "AWS/Lambda";
+constexpr char kCutover[] = "Cutover";
 
 }  // namespace
 
@@ -68,6 +69,17 @@ PlatformMetrics::Targets& PlatformMetrics::TargetsFor(const RouteLabels* route, 
       t.throttles.push_back(series("Throttles"));
       t.duration.push_back(series("Duration"));
     }
+    const Dimensions per_version = {
+        {"ExecutedVersion", version_text},
+        {"FunctionName", fn},
+        {"Resource", fn + ":" + (route->alias.empty() ? version_text : route->alias)}};
+    auto series = [&](const char* name) {
+      return &store_.GetOrCreate(MakeKey(kCutover, name, per_version));
+    };
+    t.version_requests = series("Requests");
+    t.version_client_errors = series("4XXError");
+    t.version_server_errors = series("5XXError");
+    t.version_latency = series("Latency");
   }
   return t;
 }
@@ -87,6 +99,12 @@ void PlatformMetrics::Ingest(const RequestSample& s) {
   for (Series* x : t.data_processed) x->Add(second, s.data_bytes);
   if (invoked) {
     for (Series* x : t.integration) x->Add(second, s.integration_ms);
+  }
+  if (t.version_requests != nullptr) {
+    t.version_requests->Add(second, 1);
+    t.version_client_errors->Add(second, client_error);
+    t.version_server_errors->Add(second, server_error);
+    t.version_latency->Add(second, s.latency_ms);
   }
   if (invoked && s.version != 0) {
     const int64_t at = SecondOf(s.invoke_start_ms);

@@ -32,6 +32,13 @@
 // value is above 0 plus one 0 when it drops back; idle stretches have no data. SampleCount, Sum
 // and Average count ticks, not invocations: use Maximum.
 //
+//   Cutover's own, namespace Cutover, at the request's arrival: what the gateway saw of each
+//     version, which AWS has no metric for (API Gateway's metrics do not know the version, and a
+//     handler's 500 is not a Lambda error): Requests (1), 4XXError and 5XXError (0 or 1, so
+//     Average is the rate), Latency (ms), under {FunctionName, Resource, ExecutedVersion}
+//     (Resource = "name:alias", or "name:version" for a version route). The dashboard charts
+//     them, and an alarm may watch one version's 5XX rate.
+//
 // It also keeps cumulative per-version counters for the Prometheus exposition (prometheus.h).
 //
 // Thread-safety: control loop only, like MetricsStore.
@@ -96,6 +103,11 @@ class PlatformMetrics {
     std::vector<Series*> count, client_errors, server_errors, latency, integration;
     std::vector<Series*> invocations, errors, throttles, duration;
     std::vector<Series*> data_processed;  // HTTP APIs only
+    // Cutover's per-version gateway view (see the top of this file); null without a version.
+    Series* version_requests = nullptr;
+    Series* version_client_errors = nullptr;
+    Series* version_server_errors = nullptr;
+    Series* version_latency = nullptr;
   };
   Targets& TargetsFor(const RouteLabels* route, uint32_t version);
 

@@ -188,7 +188,8 @@ std::vector<std::string> BuildEnvironment(const InstanceConfig& config, const Ru
   env["AWS_ACCESS_KEY"] = kAccessKeyId;
   env["AWS_ACCESS_KEY_ID"] = kAccessKeyId;
   env["AWS_SECRET_ACCESS_KEY"] = kSecretKey;
-  env["AWS_SESSION_TOKEN"] = kSessionToken;
+  env["AWS_SESSION_TOKEN"] =
+      config.session_token.empty() ? std::string(kSessionToken) : config.session_token;
   env["AWS_LAMBDA_RUNTIME_API"] = fmt::format("127.0.0.1:{}", identity.api_port);
   env["LAMBDA_TASK_ROOT"] = task_root;
   switch (config.family) {

@@ -44,6 +44,9 @@ struct InstanceConfig {
   int memory_mb = 1024;
   std::string region = "us-east-1";
   std::map<std::string, std::string> environment;  // the function's own variables
+  // AWS_SESSION_TOKEN: the daemon's secret that lets this code's AWS SDK calls through the admin
+  // API (api::AdminSettings::instance_session_token); empty: a fixed placeholder.
+  std::string session_token;
   int max_concurrency = 10;                        // instances; reservedConcurrency or the default
   int max_queue = 100;  // invocations waiting for an instance before throttling
 };

@@ -753,5 +753,43 @@ TEST_F(ActionDispatcherTest, EngineDispatchesTransitionsButNotTheInitialState) {
   EXPECT_EQ(log[1].state, AlarmState::kAlarm);
 }
 
+// The control loop runs the deployment controller between the two halves of Tick: the new state
+// is visible at once, its store write and its actions come with FlushTransitions.
+TEST_F(ActionDispatcherTest, EvaluateDueShowsTheStateAndFlushStoresAndActsOnIt) {
+  TestServer server(ioc_);
+  Dispatcher(FastSettings());
+  const int64_t t0 = 1'700'000'040'000;
+  clock_.Set(FromEpochMillis(t0));
+  metrics::MetricsStore metric_store;
+  std::unique_ptr<store::StateStore> state_store = store::CreateMemoryStore();
+  AlarmEngine engine(metric_store, *state_store, clock_, dispatcher_.get());
+  AlarmSpec spec = MetricAlarm();
+  spec.evaluation_periods = 1;
+  spec.datapoints_to_alarm = 1;
+  spec.alarm_actions = Urls({server.Url("/alarm")});
+  engine.SetServiceAlarms("svc", "dev", {spec});
+
+  metric_store.Add(*spec.metric, t0 + 10'000, 5);
+  clock_.Set(FromEpochMillis(t0 + 60'000));
+  engine.EvaluateDue();
+  EXPECT_EQ(engine.Find("errors")->state, AlarmState::kAlarm);
+  auto history = engine.History("errors", 10);
+  ASSERT_TRUE(history.ok());
+  EXPECT_TRUE(history->empty());
+  EXPECT_EQ(dispatcher_->pending(), 0u);
+
+  engine.FlushTransitions();
+  history = engine.History("errors", 10);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 1u);
+  EXPECT_EQ((*history)[0].new_state, "ALARM");
+  EXPECT_EQ(dispatcher_->pending(), 1u);
+  // A second flush has nothing left to do.
+  engine.FlushTransitions();
+  EXPECT_EQ(engine.History("errors", 10)->size(), 1u);
+  ASSERT_TRUE(Settled());
+  EXPECT_EQ(server.requests().size(), 1u);
+}
+
 }  // namespace
 }  // namespace cutover::alarms

@@ -148,11 +148,12 @@ HttpResult HttpClient::Request(const std::string& method, const std::string& tar
   return result;
 }
 
-CommandResult RunCutover(const std::vector<std::string>& args, std::chrono::seconds timeout) {
+CommandResult RunCutover(const std::vector<std::string>& args, std::chrono::seconds timeout,
+                         const std::vector<std::string>& env) {
   fs::path dir = MakeTempDir("cutover-cmd");
   std::vector<std::string> argv = {CutoverBinary().string()};
   argv.insert(argv.end(), args.begin(), args.end());
-  pid_t pid = Spawn(argv, dir / "out", dir / "err");
+  pid_t pid = Spawn(argv, dir / "out", dir / "err", env);
   CommandResult r;
   r.exit_code = WaitWithDeadline(pid, timeout);
   r.out = ReadFile(dir / "out");
@@ -169,6 +170,9 @@ std::unique_ptr<Daemon> Daemon::Start(const fs::path& data_dir,
   fs::path ready = data_dir / "ready.json";
   fs::remove(ready);
   d->log_path_ = data_dir / "daemon.log";
+  for (const std::string& kv : env) {
+    if (kv.starts_with("CUTOVER_TOKEN=")) d->token_ = kv.substr(kv.find('=') + 1);
+  }
   std::vector<std::string> argv = {CutoverBinary().string(),
                                    "serve",
                                    "--port",
@@ -237,14 +241,18 @@ HttpResult Daemon::Gateway(const std::string& method, const std::string& target,
 HttpResult Daemon::Admin(const std::string& method, const std::string& target,
                          const std::string& body,
                          const std::map<std::string, std::string>& headers) {
-  return HttpClient("127.0.0.1", admin_port_).Request(method, target, body, headers);
+  std::map<std::string, std::string> with_token = headers;
+  if (!token_.empty()) with_token.emplace("Authorization", "Bearer " + token_);
+  return HttpClient("127.0.0.1", admin_port_).Request(method, target, body, with_token);
 }
 
 CommandResult Daemon::Deploy(const fs::path& dir, const std::vector<std::string>& extra) {
   std::vector<std::string> args = {"deploy",  "--dir",     dir.string(),
                                    "--admin", admin_url(), "--json"};
   args.insert(args.end(), extra.begin(), extra.end());
-  return RunCutover(args);
+  std::vector<std::string> env;
+  if (!token_.empty()) env.push_back("CUTOVER_TOKEN=" + token_);
+  return RunCutover(args, std::chrono::seconds(120), env);
 }
 
 std::string DeploymentIdOf(const CommandResult& deploy) {

@@ -49,10 +49,11 @@ struct CommandResult {
   std::string err;
 };
 
-// Runs the cutover binary with `args`, waits for it (at most `timeout`), captures stdout and
-// stderr.
+// Runs the cutover binary with `args` (and NAME=VALUE `env` added to the environment), waits for
+// it (at most `timeout`), captures stdout and stderr.
 CommandResult RunCutover(const std::vector<std::string>& args,
-                         std::chrono::seconds timeout = std::chrono::seconds(120));
+                         std::chrono::seconds timeout = std::chrono::seconds(120),
+                         const std::vector<std::string>& env = {});
 
 // Polls `condition` every 20 ms until it holds (true) or `timeout` passes (false): waiting on a
 // condition with a deadline, never for time to pass.
@@ -73,7 +74,8 @@ class Daemon {
  public:
   // Starts `cutover serve` on free ports with `data_dir`; waits (with a deadline) until it is
   // listening.
-  // `env` adds NAME=VALUE variables to the daemon's environment.
+  // `env` adds NAME=VALUE variables to the daemon's environment. With CUTOVER_TOKEN=T among them,
+  // Admin() and Deploy() send the token.
   static std::unique_ptr<Daemon> Start(const fs::path& data_dir,
                                        const std::vector<std::string>& extra_args = {},
                                        const std::vector<std::string>& env = {});
@@ -105,6 +107,7 @@ class Daemon {
   uint16_t gateway_port_ = 0;
   uint16_t admin_port_ = 0;
   fs::path log_path_;
+  std::string token_;
 };
 
 }  // namespace cutover::testing

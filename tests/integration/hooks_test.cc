@@ -1,6 +1,7 @@
 // Hooks and triggers through the real daemon (--time-scale 60): Python hooks that report to
 // CodeDeploy's PutLifecycleEventHookExecutionStatus at AWS_ENDPOINT_URL_CODEDEPLOY, as SDK code on
-// AWS does, gate a Canary10Percent5Minutes deployment; a post-traffic hook reporting Failed rolls
+// AWS does (the daemon has an admin token; the hooks pass with the session token every instance
+// gets, as the SDK sends it), gate a Canary10Percent5Minutes deployment; a post-traffic hook reporting Failed rolls
 // the next one back; trigger notifications reach an HTTP receiver started by the test.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -114,7 +115,9 @@ TEST(HooksTest, HooksReportThroughCodeDeploysApiAndTriggersAreDelivered) {
   setenv("TRIGGER_URL", receiver.url().c_str(), 1);
   setenv("HOOK_VERDICT", "Succeeded", 1);
   fs::path root = MakeTempDir("cutover-hooks");
-  auto daemon = Daemon::Start(root / "data", {"--time-scale", "60"});
+  // The admin API wants a token; the hooks get through with their SDK's session token alone.
+  auto daemon = Daemon::Start(root / "data", {"--time-scale", "60"},
+                              {"CUTOVER_TOKEN=hooks-test-admin-token-42"});
   const fs::path app = SourceDir() / "tests/integration/testdata/hooks";
   auto status_of = [&](const std::string& id) {
     json::object d = Parse(daemon->Admin("GET", "/v1/deployments/" + id).body);

@@ -161,5 +161,55 @@ TEST(DataProcessedTest, HttpApisRecordRequestAndResponseBytesUnderApiIdSets) {
   }
 }
 
+TEST(PerVersionTest, CutoverNamespaceSplitsTheGatewayViewByExecutedVersion) {
+  MetricsStore store;
+  PlatformMetrics platform(store);
+  // Two routes of one alias (the seed's 'ANY /' and 'ANY /{proxy+}') share the version's series.
+  const RouteLabels* root =
+      InternRouteLabels({true, "dev-svc", "", "dev", "ANY", "/", kWeb, "Live"});
+  const RouteLabels* proxy =
+      InternRouteLabels({true, "dev-svc", "", "dev", "ANY", "/{proxy+}", kWeb, "Live"});
+  auto ingest = [&](const RouteLabels* route, uint32_t version, uint16_t status, float latency) {
+    RequestSample s;
+    s.route = route;
+    s.time_ms = s.invoke_start_ms = kT0 + 250;
+    s.version = version;
+    s.status = status;
+    s.latency_ms = latency;
+    // A handler's own 500 is a successful invocation: Lambda's Errors cannot see it.
+    s.invoke = InvokeKind::kSuccess;
+    platform.Ingest(s);
+  };
+  ingest(root, 1, 200, 4);
+  ingest(proxy, 1, 200, 6);
+  ingest(proxy, 1, 404, 2);
+  ingest(root, 2, 500, 30);
+  ingest(proxy, 2, 200, 10);
+  ingest(proxy, 0, 502, 1);  // no version ran: not any version's request
+
+  auto value = [&](const char* name, const char* version, const char* statistic) {
+    Dimensions dims = {{"ExecutedVersion", version},
+                       {"FunctionName", kWeb},
+                       {"Resource", std::string(kWeb) + ":Live"}};
+    auto points =
+        store.Query(MakeKey("Cutover", name, dims), Stat(statistic), kT0, kT0 + 1000, 1);
+    EXPECT_EQ(points.size(), 1u);
+    return points.empty() ? std::nullopt : points[0].value;
+  };
+  EXPECT_EQ(value("Requests", "1", "Sum"), 3);
+  EXPECT_EQ(value("Requests", "2", "Sum"), 2);
+  EXPECT_EQ(value("5XXError", "1", "Average"), 0);
+  EXPECT_EQ(value("5XXError", "2", "Average"), 0.5);
+  EXPECT_NEAR(*value("4XXError", "1", "Average"), 1.0 / 3, 1e-9);
+  EXPECT_EQ(value("Latency", "2", "Maximum"), 30);
+  EXPECT_EQ(value("Latency", "1", "Minimum"), 2);
+  // Lambda saw no error at all: the per-version 5XX view is the only one that shows v2 failing.
+  auto errors = store.Query(
+      MakeKey("AWS/Lambda", "Errors",
+              {{"ExecutedVersion", "2"}, {"FunctionName", kWeb}, {"Resource", std::string(kWeb) + ":Live"}}),
+      Stat("Sum"), kT0, kT0 + 1000, 1);
+  EXPECT_EQ(errors[0].value, 0);
+}
+
 }  // namespace
 }  // namespace cutover::metrics
