@@ -277,9 +277,11 @@ Result<DeploymentSettings> ParseDeploymentSettings(ParseContext& context,
   result.where = context.Locate(key_mark);
   SettingsNodes nodes;
   CUTOVER_RETURN_IF_ERROR(ParseEntries(context, merged, result, nodes));
-  if (result.type.empty()) {
+  // With steps, `type` may be left out: cutover follows the steps, and a type, when given, is what
+  // AWS would use for the same file.
+  if (result.type.empty() && result.steps.empty()) {
     return context.Error(key_mark, fmt::format("{} has no 'type' (set it there or in "
-                                               "custom.deploymentSettings)",
+                                               "custom.deploymentSettings, or give steps)",
                                                what));
   }
   if (result.alias.empty()) {

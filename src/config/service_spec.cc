@@ -190,7 +190,6 @@ Result<DeploymentSettings> ReadDeployment(const json::object& object, const std:
                                           const std::set<std::string>& function_keys) {
   DeploymentSettings settings;
   CUTOVER_ASSIGN_OR_RETURN(settings.type, ReadString(object, "type", path, true));
-  if (settings.type.empty()) return Bad(Sub(path, "type"), "must not be empty");
   CUTOVER_ASSIGN_OR_RETURN(settings.alias, ReadString(object, "alias", path, true));
   if (!IsValidAliasName(settings.alias)) return Bad(Sub(path, "alias"), "not a valid alias name");
   CUTOVER_ASSIGN_OR_RETURN(settings.pre_traffic_hook,
@@ -237,6 +236,9 @@ Result<DeploymentSettings> ReadDeployment(const json::object& object, const std:
     settings.ignore_alarms_at_start = ignore->get_bool();
   }
   CUTOVER_ASSIGN_OR_RETURN(settings.where, ReadLocation(object, "where", path));
+  if (settings.type.empty() && settings.steps.empty()) {
+    return Bad(Sub(path, "type"), "must not be empty without steps");
+  }
   return settings;
 }
 

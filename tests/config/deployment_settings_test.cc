@@ -108,7 +108,7 @@ TEST(DeploymentSettingsTest, DefaultsApplyOnlyToFunctionsWithDeploymentSettings)
 TEST(DeploymentSettingsTest, RejectsMissingTypeOrAlias) {
   EXPECT_EQ(ParseError(Service("    deploymentSettings:\n      alias: Live\n")),
             "serverless.yml:18:5: deploymentSettings of function 'web' has no 'type' (set it there "
-            "or in custom.deploymentSettings)");
+            "or in custom.deploymentSettings, or give steps)");
   EXPECT_EQ(ParseError(Service("    deploymentSettings:\n      type: AllAtOnce\n")),
             "serverless.yml:18:5: deploymentSettings of function 'web' has no 'alias' (set it "
             "there or in custom.deploymentSettings)");
@@ -162,6 +162,13 @@ functions:
         - {weight: 75, bake: 90}
         - {weight: 100}
 )"));
+  // Steps need no type: cutover follows them (a type, when given, is for AWS).
+  ServiceSpec untyped = ParseOk(Service(R"(    deploymentSettings:
+      alias: Live
+      steps: [{weight: 20, bake: 1m}]
+)"));
+  ASSERT_EQ(FindFunction(untyped, "web")->deployment->steps.size(), 1u);
+  EXPECT_EQ(FindFunction(untyped, "web")->deployment->type, "");
   const std::vector<TrafficStep>& steps = FindFunction(stepped, "web")->deployment->steps;
   ASSERT_EQ(steps.size(), 5u);
   EXPECT_EQ(steps[0].weight_percent, 5);

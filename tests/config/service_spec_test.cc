@@ -202,7 +202,12 @@ TEST(ServiceSpecJsonTest, RejectsInconsistentRuntimesAndDeployments) {
     return Web(s)["deployment"].as_object();
   };
   ExpectRejected([&](auto& s) { deployment(s)["alias"] = "12"; }, "not a valid alias name");
-  ExpectRejected([&](auto& s) { deployment(s)["type"] = ""; }, "must not be empty");
+  ExpectRejected(
+      [&](auto& s) {
+        deployment(s)["type"] = "";
+        deployment(s)["steps"] = boost::json::array();
+      },
+      "must not be empty without steps");
   ExpectRejected([&](auto& s) { deployment(s)["pre_traffic_hook"] = "ghost"; },
                  "hook 'ghost' is not a function of the service");
   ExpectRejected(
