@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "allocation_counter.h"
 #include "common/clock.h"
 #include "metrics/recorder.h"
 #include "metrics/series_store.h"
@@ -209,6 +210,48 @@ TEST(PerVersionTest, CutoverNamespaceSplitsTheGatewayViewByExecutedVersion) {
               {{"ExecutedVersion", "2"}, {"FunctionName", kWeb}, {"Resource", std::string(kWeb) + ":Live"}}),
       Stat("Sum"), kT0, kT0 + 1000, 1);
   EXPECT_EQ(errors[0].value, 0);
+}
+
+// Issue 4: recording costs no allocation per request. The request path is RequestSample + Push
+// (gateway/server.cc, Record); the control loop's Ingest allocates only for a (route, version) or
+// a second it has not seen before, never per sample.
+TEST(SteadyStateTest, PushAndIngestAllocateNothingPerRequest) {
+  MetricsStore store;
+  PlatformMetrics platform(store);
+  Recorder recorder(1, 1 << 12);
+  const RouteLabels* route =
+      InternRouteLabels({true, "dev-svc", "", "dev", "GET", "/steady", kWeb, "Live"});
+  auto sample = [&](int64_t ms, uint32_t version, uint16_t status) {
+    RequestSample s;
+    s.route = route;
+    s.time_ms = s.invoke_start_ms = ms;
+    s.version = version;
+    s.status = status;
+    s.latency_ms = 3.5f;
+    s.invoke = InvokeKind::kSuccess;
+    return s;
+  };
+  auto drain = [&] { recorder.DrainAll([&](const RequestSample& s) { platform.Ingest(s); }); };
+  // Warm up: both versions, every status class, the second under test.
+  for (uint32_t v : {1u, 2u}) {
+    for (uint16_t status : {200, 404, 500}) recorder.shard(0).Push(sample(kT0, v, status));
+  }
+  drain();
+
+  const uint64_t before = cutover::testing::Allocations();
+  for (int round = 0; round < 10; ++round) {
+    for (int i = 0; i < 1000; ++i) {
+      recorder.shard(0).Push(sample(kT0 + i % 1000, 1 + i % 2, i % 7 == 0 ? 500 : 200));
+    }
+    drain();
+  }
+  EXPECT_EQ(cutover::testing::Allocations(), before) << "allocations for 10,000 requests";
+  auto sum = store.Query(MakeKey("Cutover", "Requests",
+                                 {{"ExecutedVersion", "1"},
+                                  {"FunctionName", kWeb},
+                                  {"Resource", std::string(kWeb) + ":Live"}}),
+                         Stat("Sum"), kT0, kT0 + 1000, 1);
+  EXPECT_EQ(sum[0].value, 3 + 5000);
 }
 
 }  // namespace

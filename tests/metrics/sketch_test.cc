@@ -1,5 +1,7 @@
 #include "metrics/sketch.h"
 
+#include "allocation_counter.h"
+
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
@@ -14,22 +16,6 @@
 #include <new>
 #include <random>
 #include <vector>
-
-// Counts heap allocations so the tests can assert that steady-state Add and Merge do not allocate.
-// Replacing the global operator new is allowed by the standard; the others forward to these.
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-// noinline keeps GCC from pairing the inlined free() with `new` and warning
-// (-Wmismatched-new-delete).
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace cutover::metrics {
 namespace {
@@ -234,13 +220,13 @@ TEST(SketchTest, SteadyStateAddAndMergeDoNotAllocate) {
   second.Add(1.0);
   second.Add(2000.0);
   second.Clear();
-  const uint64_t before = g_allocations.load();
+  const uint64_t before = cutover::testing::Allocations();
   for (int tick = 0; tick < 100; ++tick) {
     for (int i = 0; i < 1000; ++i) second.Add(latency_ms(rng));
     period.Merge(second);
     second.Clear();
   }
-  EXPECT_EQ(g_allocations.load(), before);
+  EXPECT_EQ(cutover::testing::Allocations(), before);
   EXPECT_EQ(period.count(), 100002u);
 }
 
@@ -277,10 +263,10 @@ TEST(SketchTest, AddingBelowACollapsedWindowDoesNotAllocate) {
   Sketch other;
   other.Add(1e-9);
   other.Add(1e11);
-  const uint64_t before = g_allocations.load();
+  const uint64_t before = cutover::testing::Allocations();
   for (int i = 0; i < 1000; ++i) s.Add(1e-3 * (i + 1));
   s.Merge(other);
-  EXPECT_EQ(g_allocations.load(), before);
+  EXPECT_EQ(cutover::testing::Allocations(), before);
   EXPECT_EQ(s.count(), 1004u);
   EXPECT_LE(RelativeError(s.Quantile(1.0), 1e12), kAlpha * (1 + 1e-9));
 }

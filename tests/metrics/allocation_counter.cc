@@ -1,0 +1,26 @@
+#include "allocation_counter.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+// Replacing the global operator new is allowed by the standard; the other forms forward to these.
+namespace {
+std::atomic<uint64_t> g_allocations{0};
+}  // namespace
+
+void* operator new(std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+// noinline keeps GCC from pairing the inlined free() with `new` and warning
+// (-Wmismatched-new-delete).
+[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace cutover::testing {
+
+uint64_t Allocations() { return g_allocations.load(std::memory_order_relaxed); }
+
+}  // namespace cutover::testing
