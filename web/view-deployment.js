@@ -285,6 +285,7 @@ export class DeploymentView extends View {
 
   setupCharts() {
     const t = this.d.lambdaTarget;
+    this.metricCache = null;
     this.versions = [
       {version: t.currentVersion, label: `v${t.currentVersion} original`, style: 'original'},
       {version: t.targetVersion, label: `v${t.targetVersion} replacement`, style: 'replacement'},
@@ -332,10 +333,24 @@ export class DeploymentView extends View {
       const t = this.d.lambdaTarget;
       const {start, end, period} = this.window();
       const fn = t.functionName;
-      const results = await Promise.all(METRICS.map((m) => Promise.all(this.versions.map((v) =>
-        metricQuery({namespace: 'Cutover', name: m.name, statistic: m.statistic, period, start, end,
+      // Each refresh asks only for the periods from the newest one already held (it may have been
+      // incomplete) onwards: a percentile over the whole deployment, every second, from every open
+      // page, is what made the daemon's control loop busy (docs/PERFORMANCE.md, dashboards).
+      if (!this.metricCache || this.metricCache.period !== period) {
+        this.metricCache = {period, held: METRICS.map(() => this.versions.map(() => new Map()))};
+      }
+      const held = this.metricCache.held;
+      const results = await Promise.all(METRICS.map((m, i) => Promise.all(this.versions.map((v, k) => {
+        const timestamps = [...held[i][k].keys()];
+        const from = timestamps.length ? Math.max(start, Math.max(...timestamps)) : start;
+        return metricQuery({namespace: 'Cutover', name: m.name, statistic: m.statistic, period, start: from, end,
           dimensions: `FunctionName=${fn},Resource=${fn}:${t.functionAlias},ExecutedVersion=${v.version}`})
-          .catch(() => ({exists: false, datapoints: []}))))));
+          .then((r) => {
+            for (const p of r.datapoints || []) held[i][k].set(Number(p.timestamp), p);
+            return {exists: r.exists, datapoints: [...held[i][k].values()].sort((x, y) => x.timestamp - y.timestamp)};
+          })
+          .catch(() => ({exists: false, datapoints: [...held[i][k].values()]}));
+      }))));
       if (!this.alive) return;
       let any = false;
       results.forEach((perVersion, i) => {
