@@ -10,6 +10,7 @@
 
 #include "common/ids.h"
 #include "gateway/async_invoke.h"
+#include "gateway/http_util.h"
 #include "router/route_table.h"
 
 namespace cutover::api {
@@ -26,11 +27,19 @@ Response AwsError(unsigned status, std::string_view type, std::string_view messa
   Response res{static_cast<http::status>(status), 11};
   res.set(http::field::content_type, "application/json");
   res.set("x-amzn-ErrorType", type);
-  boost::json::object o;
-  o["Type"] = status >= 500 ? "Service" : "User";
-  o["message"] = message;
-  if (!reason.empty()) o["Reason"] = reason;
-  res.body() = boost::json::serialize(o);
+  // Written with AppendJsonString, not boost::json: messages quote the caller's function name and
+  // qualifier, and bytes that are not UTF-8 must not make the body invalid JSON (found by
+  // fuzz/lambda_invoke_fuzzer; boost::json::serialize copies them as they are).
+  std::string body = "{\"Type\":";
+  gateway::AppendJsonString(&body, status >= 500 ? "Service" : "User");
+  body += ",\"message\":";
+  gateway::AppendJsonString(&body, message);
+  if (!reason.empty()) {
+    body += ",\"Reason\":";
+    gateway::AppendJsonString(&body, reason);
+  }
+  body += '}';
+  res.body() = std::move(body);
   return res;
 }
 

@@ -48,6 +48,9 @@ struct ServeOptions {
   // --ready-file F: when set, the daemon writes {"gateway": URL, "admin": URL} there once
   // listening.
   std::filesystem::path ready_file;
+  // --run-as USER: function processes (php-fpm masters included) run as this user; the daemon must
+  // be root. Empty: they run as the daemon.
+  std::string run_as;
 };
 
 // Runs the platform until it is told to stop; returns the process exit code.

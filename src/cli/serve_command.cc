@@ -71,6 +71,8 @@ Command AddServeCommand(CLI::App& app, const ServeFn& serve) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   sub->add_option("--ready-file", options->ready_file,
                   "Write {\"gateway\": URL, \"admin\": URL} to this file once listening");
+  sub->add_option("--run-as", options->run_as,
+                  "Run function processes as this user (the daemon must run as root)");
 
   Command command;
   command.app = sub;

@@ -16,6 +16,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "alarms/actions.h"
@@ -33,6 +34,7 @@
 #include "metrics/recorder.h"
 #include "metrics/series_store.h"
 #include "router/snapshot.h"
+#include "runtime/run_as.h"
 #include "runtime/runtime_service.h"
 #include "store/state_store.h"
 
@@ -124,6 +126,7 @@ void PrintBanner(const cli::ServeOptions& o, const std::string& gateway_url,
       admin_url);
   fmt::print("  data     {}\n", data_dir.string());
   if (scale != 1.0) fmt::print("  time     {}x faster than real time\n", scale);
+  if (!o.run_as.empty()) fmt::print("  run as   {} (function processes)\n", o.run_as);
   PrintDashboard(admin_url, token, token_source);
   bool any = false;
   for (const auto& [name, s] : publisher.functions()) {
@@ -147,6 +150,23 @@ int Serve(const cli::ServeOptions& o) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("cutover"));
   spdlog::set_level(level);
 
+  // --run-as: refused before anything is created, so a mistake costs nothing.
+  std::optional<runtime::UserAccount> run_as;
+  if (!o.run_as.empty()) {
+    if (::geteuid() != 0) {
+      fmt::print(stderr,
+                 "cutover: --run-as {} needs the daemon to run as root (it runs as uid {})\n",
+                 o.run_as, ::geteuid());
+      return 2;
+    }
+    auto user = runtime::LookUpUser(o.run_as);
+    if (!user.ok()) {
+      fmt::print(stderr, "cutover: --run-as {}: {}\n", o.run_as, user.status().message());
+      return 2;
+    }
+    run_as = std::move(user).value();
+  }
+
   fs::path data_dir =
       o.data_dir.empty() ? fs::absolute(o.dir) / ".cutover" : fs::absolute(o.data_dir);
   std::error_code ec;
@@ -155,6 +175,20 @@ int Serve(const cli::ServeOptions& o) {
     fmt::print(stderr, "cutover: cannot create data directory {}: {}\n", data_dir.string(),
                ec.message());
     return 1;
+  }
+  if (run_as) {
+    if (!runtime::CanRead(*run_as, data_dir)) {
+      fmt::print(stderr,
+                 "cutover: --run-as {}: uid {} cannot reach the data directory {}; it and every "
+                 "directory above it must be searchable by that user (e.g. chmod o+x)\n",
+                 run_as->name, run_as->ids.uid, data_dir.string());
+      return 2;
+    }
+    // Where the instances read their code and php-fpm keeps its sockets: not left to the umask.
+    for (const char* sub : {"code", "fpm"}) {
+      fs::create_directories(data_dir / sub, ec);
+      fs::permissions(data_dir / sub, fs::perms(0755), ec);
+    }
   }
 
   std::unique_ptr<Clock> clock;
@@ -189,6 +223,7 @@ int Serve(const cli::ServeOptions& o) {
   rs.node_ric_dir = FindNodeRuntimeDir();
   rs.contexts = worker_ptrs;
   rs.clock = clock.get();
+  rs.run_as = run_as;
   rs.on_function_line = [&emf_inbox](const runtime::VersionKey& key, std::string_view line) {
     emf_inbox.Offer(key.function_name, key.version, line);
   };

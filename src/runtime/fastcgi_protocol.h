@@ -176,8 +176,9 @@ class ResponseParser {
   // The peer closed the connection. OK only when END_REQUEST was seen.
   Status FinishAtEof() const;
 
-  // END_REQUEST was seen (and no error).
-  bool done() const { return done_ && error_.ok(); }
+  // END_REQUEST was read whole, its padding included (and no error): the connection holds no
+  // byte of this response any more, so it may carry the next request.
+  bool done() const { return done_ && state_ == State::kDone && error_.ok(); }
   const Status& error() const { return error_; }
   uint32_t app_status() const { return app_status_; }
   uint8_t protocol_status() const { return protocol_status_; }

@@ -11,8 +11,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/json.hpp>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -423,6 +425,17 @@ void FpmPool::Launch(uint64_t generation) {
                             socket_.string()));
   }
   fs::remove(socket_, ec);  // a stale socket from an earlier master would look ready
+  const std::optional<RunAs>& run_as = env_->limits.run_as;
+  if (run_as) {
+    // The master runs as that user: it writes its pid file and creates the socket in dir_, and
+    // reads conf_. An earlier master's pid file may be another user's.
+    fs::remove(dir_ / "php-fpm.pid", ec);
+    if (::chown(dir_.c_str(), run_as->uid, run_as->gid) != 0) {
+      return fail("Runtime.InitError",
+                  fmt::format("cannot hand {} to uid {}: {}", dir_.string(), run_as->uid,
+                              std::strerror(errno)));
+    }
+  }
   {
     FpmConfigInputs in;
     in.pool_name = "fn";
@@ -433,6 +446,10 @@ void FpmPool::Launch(uint64_t generation) {
     std::ofstream out(conf_, std::ios::binary | std::ios::trunc);
     out << FpmConfigText(in);
     if (!out) return fail("Runtime.InitError", fmt::format("cannot write {}", conf_.string()));
+  }
+  if (run_as && ::chown(conf_.c_str(), run_as->uid, run_as->gid) != 0) {
+    return fail("Runtime.InitError", fmt::format("cannot hand {} to uid {}: {}", conf_.string(),
+                                                 run_as->uid, std::strerror(errno)));
   }
 
   InstanceIdentity identity;
@@ -446,8 +463,11 @@ void FpmPool::Launch(uint64_t generation) {
   spec.argv = {env_->paths.php_fpm.string(), "--nodaemonize", "--force-stderr", "--fpm-config",
                conf_.string()};
   // As root, php-fpm wants either user/group lines or -R; -R keeps the socket and workers ours.
-  if (::geteuid() == 0) spec.argv.push_back("--allow-to-run-as-root");
+  // Started as another user (--run-as), the master and its workers are that user: no user/group
+  // lines needed, and the daemon (root) can still connect to the 0600 socket.
+  if (::geteuid() == 0 && !run_as) spec.argv.push_back("--allow-to-run-as-root");
   spec.cwd = config_.task_root;
+  ApplyLimits(config_, env_->limits, &spec);
   Result<LaunchedProcess> launched = env_->launcher->Launch(spec);
   if (!launched.ok()) {
     return fail("Runtime.InvalidEntrypoint",

@@ -211,8 +211,15 @@ std::vector<std::string> BuildEnvironment(const InstanceConfig& config, const Ru
   return out;
 }
 
+void ApplyLimits(const InstanceConfig& config, const ProcessLimits& limits, LaunchSpec* spec) {
+  spec->data_limit_bytes =
+      limits.memory && config.memory_mb > 0 ? static_cast<uint64_t>(config.memory_mb) << 20 : 0;
+  spec->max_processes = limits.max_processes;
+  spec->run_as = limits.run_as;
+}
+
 Result<LaunchSpec> BuildLaunchSpec(const InstanceConfig& config, const RuntimePaths& paths,
-                                   const InstanceIdentity& identity) {
+                                   const InstanceIdentity& identity, const ProcessLimits& limits) {
   CUTOVER_ASSIGN_OR_RETURN(std::vector<std::string> argv, BuildArgv(config, paths));
   const char* daemon_path = std::getenv("PATH");
   const char* daemon_ld = std::getenv("LD_LIBRARY_PATH");
@@ -221,6 +228,7 @@ Result<LaunchSpec> BuildLaunchSpec(const InstanceConfig& config, const RuntimePa
   spec.env = BuildEnvironment(config, paths, identity, daemon_path ? daemon_path : "",
                               daemon_ld ? daemon_ld : "");
   spec.cwd = config.task_root;
+  ApplyLimits(config, limits, &spec);
   return spec;
 }
 

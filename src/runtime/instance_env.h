@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,14 @@ struct RuntimePaths {
   std::filesystem::path php_cli = "php8.2";  // Bref function/console layers
   std::filesystem::path php_fpm = "/usr/sbin/php-fpm8.2";  // Bref FPM layers
   std::filesystem::path php_function_bootstrap;  // cutover's PHP function-runtime bootstrap
+};
+
+// What every process of a service is limited to (RuntimeSettings::limit_memory, max_processes,
+// run_as).
+struct ProcessLimits {
+  bool memory = true;          // RLIMIT_DATA = the version's memory_mb MiB
+  uint64_t max_processes = 0;  // RLIMIT_NPROC; 0: inherited
+  std::optional<RunAs> run_as;
 };
 
 // Per-instance facts that go into the environment.
@@ -66,8 +75,12 @@ std::vector<std::string> BuildEnvironment(const InstanceConfig& config, const Ru
                                           std::string_view daemon_path,
                                           std::string_view daemon_ld_library_path);
 
-// BuildArgv + BuildEnvironment with the daemon's PATH, cwd = task_root.
+// Sets the spec's data_limit_bytes, max_processes and run_as for a process of `config`'s version.
+void ApplyLimits(const InstanceConfig& config, const ProcessLimits& limits, LaunchSpec* spec);
+
+// BuildArgv + BuildEnvironment with the daemon's PATH, cwd = task_root, + ApplyLimits.
 Result<LaunchSpec> BuildLaunchSpec(const InstanceConfig& config, const RuntimePaths& paths,
-                                   const InstanceIdentity& identity);
+                                   const InstanceIdentity& identity,
+                                   const ProcessLimits& limits = {});
 
 }  // namespace cutover::runtime

@@ -691,7 +691,7 @@ void InstancePool::Launch(const std::shared_ptr<InstanceIo>& io) {
       .api_port = *port,
       .log_stream_name = LogStreamName(env_->clock->Now(), config_.key.version, r.Next(), r.Next()),
   };
-  Result<LaunchSpec> spec = BuildLaunchSpec(config_, env_->paths, identity);
+  Result<LaunchSpec> spec = BuildLaunchSpec(config_, env_->paths, identity, env_->limits);
   if (!spec.ok()) {
     LaunchFailed(id, "Runtime.InvalidEntrypoint", spec.status().message());
     return;

@@ -52,6 +52,7 @@ namespace cutover::runtime {
 // What every pool of one RuntimeService shares. Immutable after creation (next_context aside).
 struct PoolEnvironment {
   RuntimePaths paths;
+  ProcessLimits limits;
   std::filesystem::path data_dir;
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
   std::chrono::milliseconds init_timeout{std::chrono::seconds(10)};

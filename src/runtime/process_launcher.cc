@@ -4,12 +4,16 @@
 #include <fmt/format.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 extern char** environ;
 
@@ -48,6 +52,65 @@ std::string ExitStatus::Describe() const {
 
 namespace {
 
+// The permission bits that apply to `user` for a file with `st`: owner, else group, else other.
+mode_t BitsFor(const RunAs& user, const struct stat& st) {
+  if (user.uid == 0) return 07;  // root: the kernel's own checks decide
+  if (st.st_uid == user.uid) return (st.st_mode >> 6) & 07;
+  if (st.st_gid == user.gid ||
+      std::find(user.groups.begin(), user.groups.end(), st.st_gid) != user.groups.end()) {
+    return (st.st_mode >> 3) & 07;
+  }
+  return st.st_mode & 07;
+}
+
+}  // namespace
+
+bool AccessibleBy(const RunAs& user, const std::filesystem::path& path, int need) {
+  std::error_code ec;
+  std::filesystem::path full = std::filesystem::absolute(path, ec);
+  if (ec) return false;
+  std::filesystem::path at = full.root_path();
+  struct stat st {};
+  for (const std::filesystem::path& part : full.relative_path()) {
+    if (::stat(at.c_str(), &st) != 0 || (BitsFor(user, st) & 01) == 0) return false;
+    at /= part;
+  }
+  if (::stat(at.c_str(), &st) != 0) return false;
+  const mode_t bits = ((need & R_OK) ? 04 : 0) | ((need & X_OK) ? 01 : 0);
+  return (BitsFor(user, st) & bits) == bits;
+}
+
+std::vector<std::string> WrapArgv(const LaunchSpec& spec, const WrapperPaths& wrappers) {
+  std::vector<std::string> out;
+  if (spec.data_limit_bytes > 0 || spec.max_processes > 0) {
+    out.push_back(wrappers.prlimit.string());
+    if (spec.data_limit_bytes > 0) out.push_back(fmt::format("--data={}", spec.data_limit_bytes));
+    if (spec.max_processes > 0) out.push_back(fmt::format("--nproc={}", spec.max_processes));
+    out.push_back("--");
+  }
+  if (spec.run_as) {
+    out.push_back(wrappers.setpriv.string());
+    out.push_back(fmt::format("--reuid={}", spec.run_as->uid));
+    out.push_back(fmt::format("--regid={}", spec.run_as->gid));
+    if (spec.run_as->groups.empty()) {
+      out.push_back("--clear-groups");
+    } else {
+      std::string groups;
+      for (gid_t g : spec.run_as->groups) {
+        groups += (groups.empty() ? "" : ",") + std::to_string(g);
+      }
+      out.push_back("--groups=" + groups);
+    }
+    // No setuid binary can give the function back what the daemon took away.
+    out.push_back("--no-new-privs");
+    out.push_back("--");
+  }
+  out.insert(out.end(), spec.argv.begin(), spec.argv.end());
+  return out;
+}
+
+namespace {
+
 // posix_spawn's attribute and file-action objects, released on every path.
 class SpawnSetup {
  public:
@@ -79,12 +142,65 @@ Result<std::pair<UniqueFd, UniqueFd>> MakePipe() {
   return std::make_pair(UniqueFd(fds[0]), UniqueFd(fds[1]));
 }
 
+bool Executable(const std::string& path, const std::optional<RunAs>& run_as) {
+  if (::access(path.c_str(), X_OK) != 0) return false;
+  return !run_as || AccessibleBy(*run_as, path, X_OK);
+}
+
+// `name` itself when it holds a '/', else the first match on the daemon's PATH (what posix_spawnp
+// would run), executable by `run_as` when set (a PATH may hold root's private directories, such as
+// ~/.pyenv/shims); empty when there is none.
+std::string ResolveProgram(const std::string& name, const std::optional<RunAs>& run_as) {
+  if (name.find('/') != std::string::npos) return Executable(name, run_as) ? name : "";
+  const char* env_path = std::getenv("PATH");
+  std::string_view search = env_path ? env_path : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= search.size()) {
+    size_t end = search.find(':', start);
+    if (end == std::string_view::npos) end = search.size();
+    std::string dir(search.substr(start, end - start));
+    if (!dir.empty()) {
+      std::string candidate = dir + "/" + name;
+      if (Executable(candidate, run_as)) return candidate;
+    }
+    start = end + 1;
+  }
+  return "";
+}
+
 class PosixProcessLauncher final : public ProcessLauncher {
  public:
+  explicit PosixProcessLauncher(WrapperPaths wrappers) : wrappers_(std::move(wrappers)) {}
+
   Result<LaunchedProcess> Launch(const LaunchSpec& spec) override {
     if (spec.argv.empty()) return InvalidArgument("empty argv");
+    const bool wrapped = spec.data_limit_bytes > 0 || spec.max_processes > 0 || spec.run_as;
+    std::vector<std::string> args = spec.argv;
+    if (wrapped) {
+      // The wrappers exec the program with execvp and the child's PATH, which the function may
+      // set: resolve it here with the daemon's, as posix_spawnp does for an unwrapped program,
+      // and report a missing one here rather than as the wrapper's early exit.
+      std::string program = ResolveProgram(spec.argv[0], spec.run_as);
+      if (program.empty()) {
+        return Unavailable(
+            spec.run_as
+                ? fmt::format("cannot execute {}: not found or not executable by uid {}",
+                              spec.argv[0], spec.run_as->uid)
+                : fmt::format("cannot execute {}: not found or not executable", spec.argv[0]));
+      }
+      LaunchSpec resolved = spec;
+      resolved.argv[0] = std::move(program);
+      args = WrapArgv(resolved, wrappers_);
+    }
     CUTOVER_ASSIGN_OR_RETURN(auto out, MakePipe());
     CUTOVER_ASSIGN_OR_RETURN(auto err, MakePipe());
+    if (spec.run_as) {
+      // A pipe's inode is its creator's, mode 0600: without this the user could write to the
+      // descriptors it inherits but not reopen them through /proc/self/fd (php-fpm's error_log).
+      for (int fd : {out.second.get(), err.second.get()}) {
+        if (::fchown(fd, spec.run_as->uid, spec.run_as->gid) != 0) return Errno("fchown pipe");
+      }
+    }
 
     SpawnSetup setup;
     // New process group led by the child: SignalGroup(pid) reaches its descendants too.
@@ -108,8 +224,8 @@ class PosixProcessLauncher final : public ProcessLauncher {
     if (!spec.cwd.empty()) posix_spawn_file_actions_addchdir_np(actions, spec.cwd.c_str());
 
     std::vector<char*> argv;
-    argv.reserve(spec.argv.size() + 1);
-    for (const std::string& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.reserve(args.size() + 1);
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     std::vector<char*> envp;
     envp.reserve(spec.env.size() + 1);
@@ -120,7 +236,7 @@ class PosixProcessLauncher final : public ProcessLauncher {
     // posix_spawnp searches the daemon's PATH for bare names; glibc reports exec failures here.
     int rc = ::posix_spawnp(&pid, argv[0], actions, setup.attr(), argv.data(), envp.data());
     if (rc != 0) {
-      return Unavailable(fmt::format("cannot execute {}: {}", spec.argv[0], std::strerror(rc)));
+      return Unavailable(fmt::format("cannot execute {}: {}", args[0], std::strerror(rc)));
     }
 
     LaunchedProcess p;
@@ -166,12 +282,15 @@ class PosixProcessLauncher final : public ProcessLauncher {
     if (WIFSIGNALED(status)) st.signal = WTERMSIG(status);
     return st;
   }
+
+ private:
+  const WrapperPaths wrappers_;
 };
 
 }  // namespace
 
-std::unique_ptr<ProcessLauncher> NewPosixProcessLauncher() {
-  return std::make_unique<PosixProcessLauncher>();
+std::unique_ptr<ProcessLauncher> NewPosixProcessLauncher(WrapperPaths wrappers) {
+  return std::make_unique<PosixProcessLauncher>(std::move(wrappers));
 }
 
 }  // namespace cutover::runtime

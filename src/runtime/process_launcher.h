@@ -6,6 +6,12 @@
 // the launcher also hands back a pidfd that becomes readable the moment the process exits, so exits
 // are noticed without polling; Tick-driven TryReap() is the fallback and the backstop.
 //
+// Limits and identity (LaunchSpec::data_limit_bytes, max_processes, run_as) must be in force before
+// the program's first instruction, and posix_spawn can neither set rlimits nor change ids in the
+// child. The POSIX launcher therefore execs util-linux's `prlimit` and `setpriv` in front of the
+// program (WrapArgv): prlimit sets the limits (soft = hard, so the function cannot raise them) and
+// execs setpriv, which drops to the user and execs the program. Same pid, same process group.
+//
 // Thread-safety: every method may be called from any thread. The caller makes sure a pid is reaped
 // exactly once (InstancePool does it under its mutex) and never signals a pid it has already
 // reaped.
@@ -43,12 +49,51 @@ class UniqueFd {
   int fd_ = -1;
 };
 
+// The user a process runs as (`cutover serve --run-as`).
+struct RunAs {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  // Supplementary groups (the user's, from LookUpUser); empty: none.
+  std::vector<gid_t> groups;
+  auto operator<=>(const RunAs&) const = default;
+};
+
+// Whether `user` may access `path` with `need` (R_OK and/or X_OK), and search every directory above
+// it, judged by the owner/group/other permission bits. ACLs, capabilities and mount options are
+// not considered; the kernel has the last word. A path that does not exist is not accessible.
+bool AccessibleBy(const RunAs& user, const std::filesystem::path& path, int need);
+
 struct LaunchSpec {
   // argv[0] is the program: a path, or a bare name looked up in the daemon's PATH.
   std::vector<std::string> argv;
   std::vector<std::string> env;  // "NAME=value", the complete environment of the child
   std::filesystem::path cwd;
+  // RLIMIT_DATA in bytes (the function's memorySize); 0: inherited. RLIMIT_DATA rather than
+  // RLIMIT_AS: V8 reserves far more address space than it uses, so Node fails or hangs under an
+  // address-space limit the size of memorySize, while RLIMIT_DATA bounds what is actually
+  // allocatable (heap, anonymous mappings, thread stacks) for every runtime.
+  uint64_t data_limit_bytes = 0;
+  // RLIMIT_NPROC; 0: inherited. The kernel counts every process and thread of the *user*, not of
+  // this process tree, and ignores the limit for root: it bites only with run_as.
+  uint64_t max_processes = 0;
+  // Run as this user (real and effective ids, its supplementary groups, no_new_privs); nullopt: as
+  // the daemon. A bare argv[0] is then the first match on the daemon's PATH that this user can
+  // execute. The stdout and stderr pipes are handed to the user so that the process can reopen
+  // them (/proc/self/fd/2, /dev/stderr), as php-fpm's error_log does.
+  std::optional<RunAs> run_as;
 };
+
+// Paths of the exec wrappers the POSIX launcher puts in front of a program with limits.
+struct WrapperPaths {
+  std::filesystem::path prlimit = "/usr/bin/prlimit";
+  std::filesystem::path setpriv = "/usr/bin/setpriv";
+};
+
+// The argv actually exec'd for `spec`, whose argv[0] is already resolved to a path:
+//   [prlimit --data=B --nproc=N --]
+//   [setpriv --reuid=U --regid=G --groups=G1,G2|--clear-groups --no-new-privs --] argv...
+// Each wrapper only when something asks for it; spec.argv unchanged when nothing does. Pure.
+std::vector<std::string> WrapArgv(const LaunchSpec& spec, const WrapperPaths& wrappers);
 
 struct LaunchedProcess {
   pid_t pid = -1;
@@ -78,7 +123,8 @@ class ProcessLauncher {
   virtual std::optional<ExitStatus> TryReap(pid_t pid) = 0;
 };
 
-// The real launcher: posix_spawn with a new process group and pidfd_open.
-std::unique_ptr<ProcessLauncher> NewPosixProcessLauncher();
+// The real launcher: posix_spawn with a new process group and pidfd_open; limits and run_as through
+// the wrappers (WrapArgv).
+std::unique_ptr<ProcessLauncher> NewPosixProcessLauncher(WrapperPaths wrappers = {});
 
 }  // namespace cutover::runtime

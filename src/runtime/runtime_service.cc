@@ -89,9 +89,26 @@ Status WriteBootstrap(const std::filesystem::path& path, std::string_view source
     out.write(source.data(), static_cast<std::streamsize>(source.size()));
     if (!out) return Internal(fmt::format("cannot write {}", tmp.string()));
   }
+  // Readable by every user the instances may run as (--run-as), whatever the daemon's umask.
+  std::filesystem::permissions(tmp, std::filesystem::perms(0644), ec);
   std::filesystem::rename(tmp, path, ec);
   if (ec) return Internal(fmt::format("cannot write {}: {}", path.string(), ec.message()));
   return Status::Ok();
+}
+
+// Logs an error for each file the instances need that `user` cannot read (CanRead): those
+// functions would fail at init with a bare "permission denied".
+void CheckReadableBy(const UserAccount& user, const std::vector<std::filesystem::path>& paths) {
+  for (const std::filesystem::path& p : paths) {
+    std::error_code ec;
+    if (p.empty() || !std::filesystem::exists(p, ec)) continue;
+    if (!CanRead(user, p)) {
+      spdlog::error(
+          "runtime: --run-as {}: {} is not readable by uid {} (it and every directory above it "
+          "must be); functions that need it will fail to start",
+          user.name, p.string(), user.ids.uid);
+    }
+  }
 }
 
 class RuntimeServiceImpl final : public RuntimeService {
@@ -121,6 +138,17 @@ class RuntimeServiceImpl final : public RuntimeService {
             WriteBootstrap(env_->paths.php_function_bootstrap, EmbeddedPhpFunctionBootstrap());
         !st.ok()) {
       spdlog::error("runtime: PHP function runtimes cannot start: {}", st.ToString());
+    }
+    env_->limits.memory = settings.limit_memory;
+    env_->limits.max_processes = settings.max_processes;
+    if (settings.run_as) {
+      env_->limits.run_as = settings.run_as->ids;
+      std::error_code ec;
+      std::filesystem::permissions(settings.data_dir / "runtime", std::filesystem::perms(0755), ec);
+      CheckReadableBy(*settings.run_as,
+                      {env_->paths.python_bootstrap, env_->paths.php_function_bootstrap,
+                       env_->paths.node_ric_dir / "node_modules" / "aws-lambda-ric" / "bin" /
+                           "index.mjs"});
     }
     env_->contexts = settings.contexts;
     env_->on_function_line = std::move(settings.on_function_line);

@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "common/status.h"
 #include "runtime/fastcgi_params.h"
 #include "runtime/fastcgi_protocol.h"
+#include "runtime/run_as.h"
 
 namespace cutover::runtime {
 
@@ -138,6 +140,15 @@ struct RuntimeSettings {
   std::filesystem::path python_bootstrap;  // empty: the embedded copy, written to data_dir/runtime
   std::filesystem::path php_cli = "php8.2";                // PHP CLI, for Bref function layers
   std::filesystem::path php_fpm = "/usr/sbin/php-fpm8.2";  // php-fpm, for Bref FPM layers
+  // Limits of every function process, php-fpm masters included (LaunchSpec has the details):
+  // RLIMIT_DATA at the version's memory_mb when limit_memory; RLIMIT_NPROC at max_processes (0:
+  // none; per user, so it only matters with run_as); run_as: the user instances run as (`serve
+  // --run-as`, looked up with LookUpUser), who must be able to read data_dir/runtime,
+  // data_dir/code and node_ric_dir and reach data_dir/fpm: the service writes its bootstraps
+  // world-readable and logs an error for any of them that the user cannot read.
+  bool limit_memory = true;
+  uint64_t max_processes = 1024;
+  std::optional<UserAccount> run_as;
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
   std::chrono::milliseconds init_timeout{std::chrono::seconds(10)};
   // Contexts the Runtime API endpoints run on (the daemon passes its worker contexts), one strand

@@ -291,6 +291,24 @@ TEST(FastCgiResponseParserTest, AnyChunkingGivesTheSameResult) {
   }
 }
 
+// Found by fuzz/fastcgi_record_fuzzer: done() was true as soon as END_REQUEST's 8 content bytes
+// arrived, while its padding was still on the wire. The client then completes the request and may
+// keep the connection, whose next response would start with the stale padding.
+TEST(FastCgiResponseParserTest, DoneOnlyAfterEndRequestPadding) {
+  const std::string end = End(0);
+  std::string padded = Record(static_cast<uint8_t>(RecordType::kEndRequest), 1,
+                              std::string_view(end).substr(kHeaderSize), /*padding=*/25);
+  const std::string wire = Out("") + padded;
+  const size_t before_padding = wire.size() - 25;
+  ResponseParser p;
+  ASSERT_TRUE(p.Feed(std::string_view(wire).substr(0, before_padding + 3)).ok());
+  EXPECT_FALSE(p.done());
+  EXPECT_NE(p.FinishAtEof().message().find("END_REQUEST padding"), std::string::npos);
+  ASSERT_TRUE(p.Feed(std::string_view(wire).substr(before_padding + 3)).ok());
+  EXPECT_TRUE(p.done());
+  EXPECT_TRUE(p.FinishAtEof().ok());
+}
+
 TEST(FastCgiResponseParserTest, EndRequestReportsProtocolStatus) {
   ResponseParser p;
   ASSERT_TRUE(p.Feed(End(0, static_cast<uint8_t>(ProtocolStatus::kOverloaded))).ok());

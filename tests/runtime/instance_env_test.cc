@@ -146,6 +146,26 @@ TEST(InstanceEnvTest, CommandLines) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(InstanceEnvTest, LimitsComeFromMemorySizeAndTheServiceSettings) {
+  InstanceConfig c = Config(RuntimeFamily::kPython, "python3.11");  // memory_mb = 256
+  LaunchSpec spec;
+  ApplyLimits(c,
+              ProcessLimits{.memory = true, .max_processes = 1024, .run_as = RunAs{65534, 65533}},
+              &spec);
+  EXPECT_EQ(spec.data_limit_bytes, 256ull << 20);
+  EXPECT_EQ(spec.max_processes, 1024u);
+  ASSERT_TRUE(spec.run_as.has_value());
+  EXPECT_EQ(spec.run_as->uid, 65534u);
+  EXPECT_EQ(spec.run_as->gid, 65533u);
+
+  LaunchSpec unlimited;
+  ApplyLimits(c, ProcessLimits{.memory = false, .max_processes = 0, .run_as = std::nullopt},
+              &unlimited);
+  EXPECT_EQ(unlimited.data_limit_bytes, 0u);
+  EXPECT_EQ(unlimited.max_processes, 0u);
+  EXPECT_FALSE(unlimited.run_as.has_value());
+}
+
 // Bref's function and console layers: a shell loop starting a fresh PHP process each time.
 TEST(InstanceEnvTest, PhpFunctionCommandLine) {
   std::filesystem::path dir = testing::MakeTempDir();

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "runtime_fixture.h"
@@ -154,6 +156,108 @@ TEST(ProcessLauncherTest, DaemonDescriptorsAreNotInherited) {
   EXPECT_EQ(o.out.find(std::to_string(high)), std::string::npos) << o.out;
   WaitExit(*launcher, *p);
   ::close(high);
+}
+
+TEST(ProcessLauncherTest, WrapsTheProgramOnlyInWhatIsAsked) {
+  WrapperPaths w{.prlimit = "/x/prlimit", .setpriv = "/x/setpriv"};
+  LaunchSpec spec{.argv = {"/usr/bin/python3", "b.py"}, .env = {}, .cwd = {}};
+  EXPECT_EQ(WrapArgv(spec, w), spec.argv);
+  spec.data_limit_bytes = 128ull << 20;
+  EXPECT_EQ(WrapArgv(spec, w), (std::vector<std::string>{"/x/prlimit", "--data=134217728", "--",
+                                                         "/usr/bin/python3", "b.py"}));
+  spec.max_processes = 1024;
+  spec.run_as = RunAs{65534, 65534};
+  EXPECT_EQ(WrapArgv(spec, w), (std::vector<std::string>{
+                                   "/x/prlimit", "--data=134217728", "--nproc=1024", "--",
+                                   "/x/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                   "--no-new-privs", "--", "/usr/bin/python3", "b.py"}));
+  spec.data_limit_bytes = 0;
+  spec.max_processes = 0;
+  spec.run_as->groups = {65534, 27};
+  EXPECT_EQ(
+      WrapArgv(spec, w),
+      (std::vector<std::string>{"/x/setpriv", "--reuid=65534", "--regid=65534", "--groups=65534,27",
+                                "--no-new-privs", "--", "/usr/bin/python3", "b.py"}));
+}
+
+// The daemon's PATH may start with a directory only root can enter (~/.pyenv/shims): the program
+// is the first match the user can execute, as execvp would find as that user.
+TEST(ProcessLauncherTest, RunAsFindsTheProgramThatUserCanExecute) {
+  if (::geteuid() != 0) GTEST_SKIP() << "changing the user needs root";
+  std::filesystem::path dir = testing::MakeTempDir();
+  std::filesystem::permissions(dir, std::filesystem::perms(0755));
+  for (const char* which : {"private", "public"}) {
+    std::filesystem::create_directories(dir / which);
+    std::ofstream(dir / which / "cutover-probe") << "#!/bin/sh\necho " << which << "\n";
+    std::filesystem::permissions(dir / which / "cutover-probe", std::filesystem::perms(0755));
+  }
+  std::filesystem::permissions(dir / "private", std::filesystem::perms(0700));
+  const char* old_path = std::getenv("PATH");
+  const std::string saved = old_path ? old_path : "";
+  ::setenv(
+      "PATH",
+      ((dir / "private").string() + ":" + (dir / "public").string() + ":/usr/bin:/bin").c_str(), 1);
+  auto launcher = NewPosixProcessLauncher();
+  auto as_root =
+      launcher->Launch({.argv = {"cutover-probe"}, .env = {}, .cwd = {}, .max_processes = 100});
+  auto as_nobody = launcher->Launch(
+      {.argv = {"cutover-probe"}, .env = {}, .cwd = {}, .run_as = RunAs{65534, 65534}});
+  ::setenv("PATH", saved.c_str(), 1);
+  ASSERT_TRUE(as_root.ok()) << as_root.status().ToString();
+  ASSERT_TRUE(as_nobody.ok()) << as_nobody.status().ToString();
+  EXPECT_EQ(ReadAll(*as_root).out, "private\n");
+  EXPECT_EQ(ReadAll(*as_nobody).out, "public\n");
+  WaitExit(*launcher, *as_root);
+  WaitExit(*launcher, *as_nobody);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ProcessLauncherTest, LimitsAreInForceWhenTheProgramStarts) {
+  auto launcher = NewPosixProcessLauncher();
+  // A bare name is still found on the daemon's PATH, not the child's.
+  auto p = launcher->Launch({.argv = {"sh", "-c", "ulimit -d; ulimit -p"},
+                             .env = {"PATH=/nonexistent"},
+                             .cwd = {},
+                             .data_limit_bytes = 64ull << 20,
+                             .max_processes = 300});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  Output o = ReadAll(*p);
+  EXPECT_EQ(o.out, "65536\n300\n") << o.err;  // ulimit -d is in KiB
+  EXPECT_EQ(WaitExit(*launcher, *p).code, 0);
+
+  auto missing = launcher->Launch(
+      {.argv = {"no-such-program-anywhere"}, .env = {}, .cwd = {}, .max_processes = 300});
+  EXPECT_FALSE(missing.ok());
+}
+
+TEST(ProcessLauncherTest, AllocationsPastTheDataLimitFail) {
+  auto launcher = NewPosixProcessLauncher();
+  auto p = launcher->Launch(
+      {.argv =
+           {"python3", "-c",
+            "import sys\ntry:\n  b = bytearray(200 << 20)\nexcept MemoryError:\n  sys.exit(42)"},
+       .env = {},
+       .cwd = {},
+       .data_limit_bytes = 64ull << 20});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  Output o = ReadAll(*p);
+  EXPECT_EQ(WaitExit(*launcher, *p).code, 42) << o.err;
+}
+
+TEST(ProcessLauncherTest, RunsAsAnotherUserThatCanReopenItsOutput) {
+  if (::geteuid() != 0) GTEST_SKIP() << "changing the user needs root";
+  auto launcher = NewPosixProcessLauncher();
+  // /proc/self/fd/2 is what php-fpm's error_log opens.
+  auto p =
+      launcher->Launch({.argv = {"/bin/sh", "-c", "id -u; id -g; echo reopened > /proc/self/fd/2"},
+                        .env = {},
+                        .cwd = {},
+                        .run_as = RunAs{65534, 65534}});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  Output o = ReadAll(*p);
+  EXPECT_EQ(o.out, "65534\n65534\n");
+  EXPECT_EQ(o.err, "reopened\n");
+  EXPECT_EQ(WaitExit(*launcher, *p).code, 0);
 }
 
 TEST(ProcessLauncherTest, DescribesExits) {
