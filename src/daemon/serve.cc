@@ -4,6 +4,7 @@
 
 #include <fmt/core.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -14,7 +15,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <thread>
@@ -167,6 +170,12 @@ int Serve(const cli::ServeOptions& o) {
     run_as = std::move(user).value();
   }
 
+  // A file-size limit (`ulimit -f`, RLIMIT_FSIZE) must fail the write that crosses it, as a full
+  // disk does, not kill the daemon with SIGXFSZ's default action: the store reports the failed
+  // write and the daemon keeps serving. Function processes start with every signal at its
+  // default again (process_launcher.cc), so they are not affected.
+  ::signal(SIGXFSZ, SIG_IGN);
+
   fs::path data_dir =
       o.data_dir.empty() ? fs::absolute(o.dir) / ".cutover" : fs::absolute(o.data_dir);
   std::error_code ec;
@@ -175,6 +184,20 @@ int Serve(const cli::ServeOptions& o) {
     fmt::print(stderr, "cutover: cannot create data directory {}: {}\n", data_dir.string(),
                ec.message());
     return 1;
+  }
+  // The store, packages and logs are all written under the data directory; say so plainly rather
+  // than through SQLite's "unable to open database file".
+  for (const fs::path& p : {data_dir, data_dir / "state.db"}) {
+    if (p != data_dir && !fs::exists(p, ec)) continue;
+    if (::access(p.c_str(), W_OK) != 0) {
+      const int err = errno;
+      fmt::print(stderr,
+                 "cutover: the data directory {} is not writable ({} {}: {}); the daemon keeps its "
+                 "state, packages and logs there\n",
+                 data_dir.string(), p == data_dir ? "directory" : "file", p.string(),
+                 std::strerror(err));
+      return 1;
+    }
   }
   if (run_as) {
     if (!runtime::CanRead(*run_as, data_dir)) {
@@ -309,6 +332,11 @@ int Serve(const cli::ServeOptions& o) {
   // Test hook: integration tests shorten API Gateway's 29 s / 30 s integration timeouts.
   if (const char* t = std::getenv("CUTOVER_TEST_INTEGRATION_TIMEOUT_MS"); t && std::atoi(t) > 0) {
     gs.rest_timeout_ms = gs.http_api_timeout_ms = std::atoi(t);
+  }
+  // Test hook: integration tests shorten the 60 s a connection may stay idle or take to send a
+  // request's header (tests/integration/faults_test.cc, the slow client).
+  if (const char* t = std::getenv("CUTOVER_TEST_IDLE_TIMEOUT_MS"); t && std::atoi(t) > 0) {
+    gs.idle_timeout_ms = std::atoi(t);
   }
   auto gw = gateway::StartGateway(gs, worker_ptrs, routes, *runtime, *clock);
   if (!gw.ok()) {

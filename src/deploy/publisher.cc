@@ -54,13 +54,20 @@ router::ApiKind ToRouterKind(config::ApiKind kind) {
 Status WriteFileAtomically(const fs::path& path, const std::string& bytes) {
   fs::path tmp = path;
   tmp += ".tmp";
+  std::error_code ec;
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) return Internal("cannot write " + tmp.string());
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) return Internal("cannot write " + tmp.string() + " (disk full?)");
+    // Small files sit in the stream's buffer until close: a full disk shows only there, and an
+    // unchecked close would rename a truncated file into place.
+    out.close();
+    if (!out) {
+      fs::remove(tmp, ec);
+      return ResourceExhausted("cannot write " + tmp.string() +
+                               " (disk full or over a size limit)");
+    }
   }
-  std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) return Internal(fmt::format("cannot rename {}: {}", tmp.string(), ec.message()));
   return Status::Ok();
@@ -216,10 +223,15 @@ Result<bool> Publisher::PutArtifact(const std::string& sha256, const std::string
   fs::create_directories(settings_.data_dir / "artifacts", ec);
   fs::create_directories(settings_.data_dir / "code", ec);
   fs::path archive = settings_.data_dir / "artifacts" / (sha256 + ".tar.gz");
-  CUTOVER_RETURN_IF_ERROR(WriteFileAtomically(archive, bytes));
+  if (Status written = WriteFileAtomically(archive, bytes); !written.ok()) {
+    spdlog::error("package {} not stored: {}", sha256.substr(0, 12), written.message());
+    return written;
+  }
   Status st = package::ExtractPackage(bytes, CodeDir(sha256));
   if (!st.ok()) {
     fs::remove(archive, ec);
+    spdlog::error("package {} not stored: it does not unpack: {}", sha256.substr(0, 12),
+                  st.message());
     return st.WithPrefix("the package does not unpack");
   }
   spdlog::info("stored package {} ({} bytes)", sha256.substr(0, 12), bytes.size());
@@ -501,7 +513,17 @@ Result<PublishReport> Publisher::PublishService(const config::ServiceSpec& spec,
     return txn.PutService(
         {spec.service, spec.stage, json::serialize(config::ToJson(spec)), code_sha256, now_ms});
   });
-  CUTOVER_RETURN_IF_ERROR(st);
+  if (!st.ok()) {
+    // The user sees the error at the CLI; the operator sees it here, with nothing published. A
+    // store that cannot write (locked, full, read-only) is the operator's problem: an error.
+    const bool store_failed = st.code() == StatusCode::kUnavailable ||
+                              st.code() == StatusCode::kResourceExhausted ||
+                              st.code() == StatusCode::kInternal;
+    spdlog::log(store_failed ? spdlog::level::err : spdlog::level::warn,
+                "{} ({}): deploy refused, nothing published: {}", spec.service, spec.stage,
+                st.ToString());
+    return st;
+  }
 
   // Committed: now make it real.
   for (const auto& pub : report.functions) {

@@ -5,6 +5,7 @@
 
 #include <ctime>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -36,15 +37,20 @@ std::string SanitizeName(std::string_view name) {
   return out;
 }
 
-void WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
+// Bytes written; fewer than data.size() when the disk is full (or a size limit is hit): the rest
+// is dropped, the function keeps running.
+size_t WriteAll(int fd, std::string_view data, int* error) {
+  size_t written = 0;
+  while (written < data.size()) {
+    ssize_t n = ::write(fd, data.data() + written, data.size() - written);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return;  // disk full or similar: drop, the function keeps running
+      *error = errno;
+      break;
     }
-    data.remove_prefix(static_cast<size_t>(n));
+    written += static_cast<size_t>(n);
   }
+  return written;
 }
 
 // The last `max_bytes` of a file, starting at a line boundary when it had to cut.
@@ -73,16 +79,28 @@ std::filesystem::path FunctionLogDir(const std::filesystem::path& data_dir,
 }
 
 std::shared_ptr<FunctionLog> FunctionLog::Open(const std::filesystem::path& data_dir,
-                                               std::string_view function_name, uint32_t version) {
+                                               std::string_view function_name, uint32_t version,
+                                               uint64_t max_file_bytes) {
   std::filesystem::path dir = FunctionLogDir(data_dir, function_name);
   std::filesystem::path path = dir / fmt::format("{}.log", version);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  // Only the daemon's user reads the logs (through `cutover logs`): START lines name running
+  // request ids, which a function run under another user (--run-as) must not learn.
+  for (const auto& d : {dir.parent_path(), dir}) {
+    std::filesystem::permissions(d, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
+  }
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd >= 0) ::fchmod(fd, 0600);  // a file from an older daemon may have been 0644
+  uint64_t size = 0;
   if (fd < 0) {
     spdlog::error("function logs: cannot open {}: {}", path.string(), std::strerror(errno));
+  } else if (struct stat st{}; ::fstat(fd, &st) == 0) {
+    size = static_cast<uint64_t>(st.st_size);
   }
-  return std::shared_ptr<FunctionLog>(new FunctionLog(std::move(path), UniqueFd(fd)));
+  return std::shared_ptr<FunctionLog>(
+      new FunctionLog(std::move(path), UniqueFd(fd), size, std::max<uint64_t>(max_file_bytes, 1)));
 }
 
 FunctionLog::~FunctionLog() {
@@ -106,8 +124,39 @@ void FunctionLog::Flush() {
 
 void FunctionLog::FlushLocked() {
   if (buffer_.empty()) return;
-  if (fd_.valid()) WriteAll(fd_.get(), buffer_);
+  if (fd_.valid() && size_ > 0 && size_ + buffer_.size() > max_file_bytes_) RotateLocked();
+  if (fd_.valid()) {
+    int error = 0;
+    size_ += WriteAll(fd_.get(), buffer_, &error);
+    if (error != 0 && !write_failed_) {
+      // Once per episode: a function that keeps writing to a full disk must not flood our log.
+      spdlog::error(
+          "function logs: writing {} failed: {}; its lines are dropped until writes "
+          "succeed again",
+          path_.string(), std::strerror(error));
+    }
+    write_failed_ = error != 0;
+  }
   buffer_.clear();
+}
+
+void FunctionLog::RotateLocked() {
+  std::filesystem::path old = path_;
+  old += ".1";
+  if (::rename(path_.c_str(), old.c_str()) != 0) {
+    spdlog::error("function logs: cannot rotate {}: {}; it keeps growing", path_.string(),
+                  std::strerror(errno));
+    return;
+  }
+  int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    spdlog::error("function logs: cannot open {} after rotating it: {}", path_.string(),
+                  std::strerror(errno));
+  }
+  spdlog::info("function logs: {} reached {} bytes; rotated to {}", path_.string(), size_,
+               old.string());
+  fd_ = UniqueFd(fd);
+  size_ = 0;
 }
 
 std::string FormatLogTimestamp(SystemTime t) {
@@ -174,7 +223,8 @@ Result<LogChunk> ReadFunctionLogChunk(const std::filesystem::path& data_dir,
   if (!in) return NotFound(fmt::format("no logs for {} version {}", function_name, version));
   in.seekg(0, std::ios::end);
   auto size = static_cast<uint64_t>(in.tellg());
-  uint64_t start = std::min<uint64_t>(static_cast<uint64_t>(offset), size);
+  // Past the end: the file was rotated since the caller's last read.
+  uint64_t start = static_cast<uint64_t>(offset) > size ? 0 : static_cast<uint64_t>(offset);
   uint64_t length = std::min<uint64_t>(size - start, max_bytes);
   std::string text(length, '\0');
   in.seekg(static_cast<std::streamoff>(start));

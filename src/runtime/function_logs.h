@@ -7,6 +7,11 @@
 // loop's Tick and Shutdown call it), so a busy function costs one write(2) per batch rather than
 // per line.
 //
+// Size: a file that would grow past kMaxLogFileBytes is rotated first: <version>.log becomes
+// <version>.log.1 (replacing the previous one) and a new <version>.log starts, so a version keeps
+// at most twice that on disk however much its function writes. A reader following a file by
+// offset (ReadFunctionLogChunk) sees it shrink and starts the new one from its beginning.
+//
 // Thread-safety: FunctionLog is safe to use from any thread (its own mutex; never held while
 // calling out). The Format* helpers and ReadFunctionLogs (runtime_service.h) are pure / stateless.
 #pragma once
@@ -26,12 +31,17 @@
 
 namespace cutover::runtime {
 
+// Where a version's log file is rotated (see above): 64 MiB.
+inline constexpr uint64_t kMaxLogFileBytes = 64ull * 1024 * 1024;
+
 class FunctionLog final {
  public:
   // Opens (creating directories) data_dir/logs/<function>/<version>.log for appending. When the
   // file cannot be opened the log drops its writes and says so once on the daemon's log.
+  // `max_file_bytes` is where the file is rotated (tests make it small).
   static std::shared_ptr<FunctionLog> Open(const std::filesystem::path& data_dir,
-                                           std::string_view function_name, uint32_t version);
+                                           std::string_view function_name, uint32_t version,
+                                           uint64_t max_file_bytes = kMaxLogFileBytes);
 
   // Appends `text`, which holds whole lines each ending with '\n'.
   void Append(std::string_view text);
@@ -41,13 +51,18 @@ class FunctionLog final {
   ~FunctionLog();
 
  private:
-  FunctionLog(std::filesystem::path path, UniqueFd fd)
-      : path_(std::move(path)), fd_(std::move(fd)) {}
+  FunctionLog(std::filesystem::path path, UniqueFd fd, uint64_t size, uint64_t max_file_bytes)
+      : path_(std::move(path)), max_file_bytes_(max_file_bytes), fd_(std::move(fd)), size_(size) {}
   void FlushLocked() CUTOVER_REQUIRES(mu_);
+  // Moves the full file to <path>.1 and opens a new one.
+  void RotateLocked() CUTOVER_REQUIRES(mu_);
 
   const std::filesystem::path path_;
+  const uint64_t max_file_bytes_;
   std::mutex mu_;
   UniqueFd fd_ CUTOVER_GUARDED_BY(mu_);
+  uint64_t size_ CUTOVER_GUARDED_BY(mu_);              // bytes in the current file
+  bool write_failed_ CUTOVER_GUARDED_BY(mu_) = false;  // the last write failed (said once)
   std::string buffer_ CUTOVER_GUARDED_BY(mu_);
   std::chrono::steady_clock::time_point first_buffered_ CUTOVER_GUARDED_BY(mu_);
 };

@@ -53,25 +53,32 @@ OutputPump::OutputPump(Strand strand, UniqueFd fd, std::shared_ptr<FunctionLog> 
                        LineHook on_line)
     : pipe_(strand, fd.release()), log_(std::move(log)), on_line_(std::move(on_line)) {}
 
-void OutputPump::Start() { Read(); }
-
-void OutputPump::Read() {
-  pipe_.async_read_some(boost::asio::buffer(buffer_),
-                        [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-                          if (self->done_) return;
-                          if (n > 0) self->Consume(n);
-                          if (ec) {
-                            self->Finish();
-                            return;
-                          }
-                          self->Read();
-                        });
+void OutputPump::Start() {
+  // Every read is ours, on the strand, and must never block it.
+  boost::system::error_code ignored;
+  pipe_.non_blocking(true, ignored);
+  Wait();
 }
 
-void OutputPump::DrainNow() {
-  if (done_ || !pipe_.is_open() || quiet_drains_ >= kQuietDrains) return;
+// Waits for readiness only and reads in the handler. An async_read_some would let the reactor
+// read ahead into buffer_ and queue the completion: a DrainNow running before that completion
+// (on a Runtime API response) would log the pipe's newer bytes, the platform's END and REPORT
+// lines, and only then the older bytes, and would overwrite them in buffer_ meanwhile.
+void OutputPump::Wait() {
+  pipe_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                   [self = shared_from_this()](boost::system::error_code ec) {
+                     if (self->done_) return;
+                     if (ec || self->ReadAvailable(kReadsPerWakeup) == ReadEnd::kClosed) {
+                       self->Finish();
+                       return;
+                     }
+                     self->Wait();
+                   });
+}
+
+OutputPump::ReadEnd OutputPump::ReadAvailable(int max_reads) {
   bool found = false;
-  for (;;) {
+  for (int i = 0; max_reads <= 0 || i < max_reads; ++i) {
     ssize_t n = ::read(pipe_.native_handle(), buffer_.data(), buffer_.size());
     if (n > 0) {
       Consume(static_cast<size_t>(n));
@@ -79,11 +86,18 @@ void OutputPump::DrainNow() {
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    // EAGAIN: empty for now. 0: end of file; the pending asynchronous read sees it too and
-    // finishes.
-    break;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return found ? ReadEnd::kRead : ReadEnd::kEmpty;
+    }
+    return ReadEnd::kClosed;  // end of file, or the pipe failed
   }
-  if (!found) ++quiet_drains_;
+  return ReadEnd::kRead;  // more may be waiting: the next wakeup reads it
+}
+
+void OutputPump::DrainNow() {
+  if (done_ || !pipe_.is_open() || quiet_drains_ >= kQuietDrains) return;
+  // End of file is left to the pending wait, which sees it too and finishes.
+  if (ReadAvailable(0) == ReadEnd::kEmpty) ++quiet_drains_;
 }
 
 void OutputPump::Consume(size_t n) {

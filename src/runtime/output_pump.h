@@ -63,7 +63,14 @@ class OutputPump final : public std::enable_shared_from_this<OutputPump> {
   void DrainNow();
 
  private:
-  void Read();
+  // How a read of what the pipe holds ended.
+  enum class ReadEnd { kRead, kEmpty, kClosed };
+  // Reads per readiness wakeup, so a function that never stops writing cannot hold the thread.
+  static constexpr int kReadsPerWakeup = 16;
+
+  void Wait();
+  // Reads what the pipe holds now, at most `max_reads` reads (0: until it is empty).
+  ReadEnd ReadAvailable(int max_reads);
   void Consume(size_t n);
   void Finish();
   void Flush();  // lines_ to the log and the hook

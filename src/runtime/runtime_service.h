@@ -218,8 +218,9 @@ struct LogChunk {
   uint64_t end_offset = 0;
 };
 // Reads one version's log (version > 0) from byte `offset`, at most `max_bytes`, ending at a line
-// boundary; with offset < 0, the last `max_bytes` (starting at a line boundary). NotFound when the
-// version has no log yet.
+// boundary; with offset < 0, the last `max_bytes` (starting at a line boundary). An offset past the
+// end of the file means the file was rotated since: the read starts at its beginning. NotFound when
+// the version has no log yet.
 Result<LogChunk> ReadFunctionLogChunk(const std::filesystem::path& data_dir,
                                       const std::string& function_name, uint32_t version,
                                       int64_t offset, size_t max_bytes);

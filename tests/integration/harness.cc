@@ -1,10 +1,12 @@
 #include "harness.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -59,13 +61,15 @@ int WaitWithDeadline(pid_t pid, std::chrono::steady_clock::duration timeout) {
   return 128 + WTERMSIG(status);
 }
 
+// `err_fd` >= 0: the child's stderr is that descriptor (closed in the parent by the caller)
+// instead of the file `err`.
 pid_t Spawn(const std::vector<std::string>& args, const fs::path& out, const fs::path& err,
-            const std::vector<std::string>& env = {}) {
+            const std::vector<std::string>& env = {}, int err_fd = -1) {
   pid_t pid = fork();
   if (pid == 0) {
     for (const auto& kv : env) putenv(const_cast<char*>(kv.c_str()));
     int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int e = err_fd >= 0 ? err_fd : open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int in = open("/dev/null", O_RDONLY);
     dup2(in, 0);
     dup2(o, 1);
@@ -150,9 +154,14 @@ HttpResult HttpClient::Request(const std::string& method, const std::string& tar
 
 CommandResult RunCutover(const std::vector<std::string>& args, std::chrono::seconds timeout,
                          const std::vector<std::string>& env) {
-  fs::path dir = MakeTempDir("cutover-cmd");
   std::vector<std::string> argv = {CutoverBinary().string()};
   argv.insert(argv.end(), args.begin(), args.end());
+  return RunProgram(argv, timeout, env);
+}
+
+CommandResult RunProgram(const std::vector<std::string>& argv, std::chrono::seconds timeout,
+                         const std::vector<std::string>& env) {
+  fs::path dir = MakeTempDir("cutover-cmd");
   pid_t pid = Spawn(argv, dir / "out", dir / "err", env);
   CommandResult r;
   r.exit_code = WaitWithDeadline(pid, timeout);
@@ -162,9 +171,59 @@ CommandResult RunCutover(const std::vector<std::string>& args, std::chrono::seco
   return r;
 }
 
+// Copies the daemon's stderr from a pipe into its log file, on its own thread, until the pipe
+// ends or Finish() is called after the daemon was reaped (a process it started might still hold
+// the pipe).
+struct Daemon::LogCopier {
+  LogCopier(int read_fd, const fs::path& path) : fd(read_fd) {
+    out = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+    thread = std::thread([this] { Run(); });
+  }
+  ~LogCopier() { Finish(); }
+  void Finish() {
+    done = true;
+    if (thread.joinable()) thread.join();
+    if (fd >= 0) close(fd);
+    if (out >= 0) close(out);
+    fd = out = -1;
+  }
+  void Run() {
+    char buf[65536];
+    for (;;) {
+      pollfd p{fd, POLLIN, 0};
+      int ready = poll(&p, 1, 50);  // wakes up to notice `done`
+      if (ready == 0) {
+        if (done) return;
+        continue;
+      }
+      if (ready < 0 && errno == EINTR) continue;
+      ssize_t n = read(fd, buf, sizeof buf);
+      if (n <= 0) return;
+      for (ssize_t off = 0; off < n;) {
+        ssize_t w = write(out, buf + off, static_cast<size_t>(n - off));
+        if (w <= 0) return;
+        off += w;
+      }
+    }
+  }
+  int fd;
+  int out = -1;
+  std::atomic<bool> done{false};
+  std::thread thread;
+};
+
 std::unique_ptr<Daemon> Daemon::Start(const fs::path& data_dir,
                                       const std::vector<std::string>& extra_args,
                                       const std::vector<std::string>& env) {
+  DaemonOptions options;
+  options.extra_args = extra_args;
+  options.env = env;
+  return Start(data_dir, options);
+}
+
+std::unique_ptr<Daemon> Daemon::Start(const fs::path& data_dir, const DaemonOptions& options) {
+  const std::vector<std::string>& extra_args = options.extra_args;
+  const std::vector<std::string>& env = options.env;
   auto d = std::unique_ptr<Daemon>(new Daemon());
   fs::create_directories(data_dir);
   fs::path ready = data_dir / "ready.json";
@@ -186,12 +245,22 @@ std::unique_ptr<Daemon> Daemon::Start(const fs::path& data_dir,
                                    "--log-level",
                                    "info"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  d->pid_ = Spawn(argv, data_dir / "daemon.out", d->log_path_, env);
+  if (options.log_through_pipe) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    // The child's end loses O_CLOEXEC when Spawn dup2s it onto stderr.
+    d->pid_ = Spawn(argv, data_dir / "daemon.out", d->log_path_, env, fds[1]);
+    close(fds[1]);
+    d->log_copier_ = std::make_unique<LogCopier>(fds[0], d->log_path_);
+  } else {
+    d->pid_ = Spawn(argv, data_dir / "daemon.out", d->log_path_, env);
+  }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (!fs::exists(ready)) {
     int status;
     if (waitpid(d->pid_, &status, WNOHANG) == d->pid_) {
       d->pid_ = -1;
+      if (d->log_copier_) d->log_copier_->Finish();
       throw std::runtime_error("daemon exited at start: " + ReadFile(d->log_path_));
     }
     if (std::chrono::steady_clock::now() > deadline) {
@@ -212,20 +281,26 @@ Daemon::~Daemon() {
   if (pid_ > 0) Stop();
 }
 
+int Daemon::Reap(std::chrono::seconds timeout) {
+  int code = WaitWithDeadline(pid_, timeout);
+  pid_ = -1;
+  if (log_copier_) log_copier_->Finish();
+  return code;
+}
+
 bool Daemon::Stop() {
   if (pid_ <= 0) return false;
   kill(pid_, SIGTERM);
-  int code = WaitWithDeadline(pid_, std::chrono::seconds(20));
-  pid_ = -1;
-  return code == 0;
+  return Reap(std::chrono::seconds(20)) == 0;
 }
 
 void Daemon::Kill() {
   if (pid_ <= 0) return;
   kill(pid_, SIGKILL);
-  WaitWithDeadline(pid_, std::chrono::seconds(20));
-  pid_ = -1;
+  Reap(std::chrono::seconds(20));
 }
+
+std::string Daemon::Log() const { return ReadFile(log_path_); }
 
 std::string Daemon::admin_url() const { return "http://127.0.0.1:" + std::to_string(admin_port_); }
 std::string Daemon::gateway_url() const {

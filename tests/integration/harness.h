@@ -55,6 +55,12 @@ CommandResult RunCutover(const std::vector<std::string>& args,
                          std::chrono::seconds timeout = std::chrono::seconds(120),
                          const std::vector<std::string>& env = {});
 
+// Runs `argv` (argv[0] a path; NAME=VALUE `env` added), waits for it (at most `timeout`), captures
+// stdout and stderr: for wrapping the daemon in setpriv or prlimit.
+CommandResult RunProgram(const std::vector<std::string>& argv,
+                         std::chrono::seconds timeout = std::chrono::seconds(120),
+                         const std::vector<std::string>& env = {});
+
 // Polls `condition` every 20 ms until it holds (true) or `timeout` passes (false): waiting on a
 // condition with a deadline, never for time to pass.
 template <typename F>
@@ -70,6 +76,14 @@ bool WaitFor(F condition, std::chrono::milliseconds timeout) {
 // The first non-empty `deployment_id` among the functions `cutover deploy --json` reports, or "".
 std::string DeploymentIdOf(const CommandResult& deploy);
 
+struct DaemonOptions {
+  std::vector<std::string> extra_args;
+  std::vector<std::string> env;  // NAME=VALUE added to the daemon's environment
+  // The daemon's stderr goes to a pipe the harness copies into log_path(), instead of straight to
+  // the file: a test that limits the daemon's file writes (RLIMIT_FSIZE) still reads its log.
+  bool log_through_pipe = false;
+};
+
 class Daemon {
  public:
   // Starts `cutover serve` on free ports with `data_dir`; waits (with a deadline) until it is
@@ -79,6 +93,7 @@ class Daemon {
   static std::unique_ptr<Daemon> Start(const fs::path& data_dir,
                                        const std::vector<std::string>& extra_args = {},
                                        const std::vector<std::string>& env = {});
+  static std::unique_ptr<Daemon> Start(const fs::path& data_dir, const DaemonOptions& options);
   ~Daemon();
 
   // SIGTERM and wait; true when it exited 0.
@@ -91,6 +106,9 @@ class Daemon {
   std::string admin_url() const;
   std::string gateway_url() const;
   const fs::path& log_path() const { return log_path_; }
+  // The daemon's log so far.
+  std::string Log() const;
+  pid_t pid() const { return pid_; }
 
   HttpResult Gateway(const std::string& method, const std::string& target,
                      const std::string& body = "",
@@ -103,7 +121,11 @@ class Daemon {
 
  private:
   Daemon() = default;
+  // Reaps the daemon (at most `timeout`), then lets the log copier finish; the exit code or -1.
+  int Reap(std::chrono::seconds timeout);
   pid_t pid_ = -1;
+  struct LogCopier;
+  std::unique_ptr<LogCopier> log_copier_;
   uint16_t gateway_port_ = 0;
   uint16_t admin_port_ = 0;
   fs::path log_path_;

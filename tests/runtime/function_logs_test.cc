@@ -1,7 +1,10 @@
 #include "runtime/function_logs.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <fstream>
 
 #include "runtime/runtime_service.h"
 #include "runtime_fixture.h"
@@ -59,6 +62,42 @@ TEST_F(FunctionLogFileTest, AppendsFlushesAndReadsBack) {
   EXPECT_EQ(ReadFunctionLogs(dir_, "other", 0, 1000).status().code(), StatusCode::kNotFound);
 }
 
+TEST_F(FunctionLogFileTest, AFullFileIsRotatedAndAFollowerStartsTheNewOne) {
+  // 100-byte files: each flush of 40 bytes that would cross 100 rotates first.
+  auto log = FunctionLog::Open(dir_, "fn", 1, 100);
+  const std::string line(39, 'a');
+  for (int i = 0; i < 2; ++i) {
+    log->Append(line + "\n");
+    log->Flush();
+  }
+  auto before = ReadFunctionLogChunk(dir_, "fn", 1, 0, 1000);
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->end_offset, 80u);
+  log->Append("b\n");  // 82 bytes: still fits
+  log->Flush();
+  log->Append(line + "\n");  // 122 would not: rotated first
+  log->Flush();
+  const std::filesystem::path dir = dir_ / "logs" / "fn";
+  EXPECT_EQ(std::filesystem::file_size(dir / "1.log.1"), 82u);
+  EXPECT_EQ(std::filesystem::file_size(dir / "1.log"), 40u);
+  // A follower at offset 82 of the old file reads the new one from its start.
+  auto after = ReadFunctionLogChunk(dir_, "fn", 1, 82, 1000);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->text, line + "\n");
+  EXPECT_EQ(after->end_offset, 40u);
+  // Rotating again replaces the previous .1: at most two files per version.
+  for (int i = 0; i < 3; ++i) {
+    log->Append(line + "\n");
+    log->Flush();
+  }
+  EXPECT_EQ(std::filesystem::file_size(dir / "1.log.1"), 80u);
+  EXPECT_EQ(std::filesystem::file_size(dir / "1.log"), 80u);
+  // The rotated file is not taken for a version of its own.
+  auto all = ReadFunctionLogs(dir_, "fn", 0, 1000);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 80u);
+}
+
 TEST_F(FunctionLogFileTest, TailStartsAtALineBoundary) {
   auto log = FunctionLog::Open(dir_, "fn", 1);
   log->Append("first line\nsecond line\nthird\n");
@@ -87,6 +126,24 @@ TEST_F(FunctionLogFileTest, FunctionNamesCannotLeaveTheLogDirectory) {
   log->Append("x\n");
   log->Flush();
   EXPECT_TRUE(ReadFunctionLogs(dir_, "../../escape", 1, 100).ok());
+}
+
+// START lines name running request ids: a function under another user (--run-as) must not read them.
+TEST_F(FunctionLogFileTest, LogsAreReadableByTheDaemonsUserOnly) {
+  std::filesystem::create_directories(dir_ / "logs" / "fn");
+  std::ofstream(dir_ / "logs" / "fn" / "1.log") << "old\n";  // as an older daemon left it
+  std::filesystem::permissions(dir_ / "logs" / "fn" / "1.log", std::filesystem::perms(0644));
+  auto log = FunctionLog::Open(dir_, "fn", 1);
+  log->Append("x\n");
+  log->Flush();
+  auto mode = [](const std::filesystem::path& p) {
+    struct stat st {};
+    EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+    return st.st_mode & 0777;
+  };
+  EXPECT_EQ(mode(dir_ / "logs"), 0700u);
+  EXPECT_EQ(mode(dir_ / "logs" / "fn"), 0700u);
+  EXPECT_EQ(mode(log->path()), 0600u);
 }
 
 TEST(FunctionLogsTest, ReadsMaxMemoryOfALiveProcess) {
