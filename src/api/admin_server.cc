@@ -20,6 +20,7 @@
 
 #include "metrics/prometheus.h"
 #include "metrics/rollup.h"
+#include "api/codedeploy_api.h"
 #include "api/dashboard_assets.h"
 #include "api/errors.h"
 #include "api/http_types.h"
@@ -132,11 +133,11 @@ class Server final : public AdminServer {
   }
 
   uint16_t port() const override { return port_; }
+  // On the control thread, like every other call: closing here rather than in a posted handler
+  // leaves nothing behind that could run after the server is destroyed.
   void Stop() override {
-    asio::post(acceptor_.get_executor(), [this] {
-      boost::system::error_code ec;
-      acceptor_.close(ec);
-    });
+    boost::system::error_code ec;
+    acceptor_.close(ec);
   }
 
   const std::vector<Route>& routes() const { return routes_; }
@@ -1144,49 +1145,10 @@ class Server final : public AdminServer {
     co_return ErrorResponse(NotFound("the event stream is off"));
   }
 
-  // --- AWS JSON 1.1 services on "POST /": CodeDeploy's hook callback, so that hook code written
-  // for AWS (codedeploy.putLifecycleEventHookExecutionStatus) works unmodified with
-  // AWS_ENDPOINT_URL_CODEDEPLOY pointing here.
-
-  static Response AwsError(unsigned status, std::string_view type, std::string_view message) {
-    Response res{static_cast<http::status>(status), 11};
-    res.set(http::field::content_type, "application/x-amz-json-1.1");
-    res.set("x-amzn-ErrorType", type);
-    res.body() = json::serialize(json::object{{"__type", type}, {"message", message}});
-    return res;
-  }
+  // --- AWS JSON 1.1 services on "POST /": CodeDeploy's hook callback (api/codedeploy_api.h).
 
   asio::awaitable<Response> AwsJsonTarget(Request& req, const Params&) {
-    const std::string target(req["X-Amz-Target"]);
-    if (target != "CodeDeploy_20141006.PutLifecycleEventHookExecutionStatus") {
-      co_return AwsError(400, "UnknownOperationException",
-                         fmt::format("cutover does not implement the operation '{}'", target));
-    }
-    if (settings_.deployments == nullptr) {
-      co_return AwsError(400, "DeploymentDoesNotExistException", "deployments are off");
-    }
-    boost::system::error_code ec;
-    json::value body = json::parse(req.body(), ec);
-    if (ec || !body.is_object()) {
-      co_return AwsError(400, "SerializationException", "the request body is not a JSON object");
-    }
-    auto field = [&](std::string_view key) {
-      const json::value* v = body.get_object().if_contains(key);
-      return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-    };
-    const std::string execution = field("lifecycleEventHookExecutionId");
-    deploy::HookReport report = settings_.deployments->ReportHook(
-        field("deploymentId"), execution, field("status"));
-    if (report.error == deploy::HookReportError::kStore) {
-      co_return AwsError(503, deploy::HookReportErrorName(report.error), report.message);
-    }
-    if (report.error != deploy::HookReportError::kNone) {
-      co_return AwsError(400, deploy::HookReportErrorName(report.error), report.message);
-    }
-    Response res{http::status::ok, 11};
-    res.set(http::field::content_type, "application/x-amz-json-1.1");
-    res.body() = json::serialize(json::object{{"lifecycleEventHookExecutionId", execution}});
-    co_return res;
+    co_return AnswerHookStatus(req["X-Amz-Target"], req.body(), settings_.deployments);
   }
 
   asio::awaitable<Response> Invoke(Request& req, const Params& p) {

@@ -65,6 +65,7 @@ class AdminServer {
  public:
   virtual ~AdminServer() = default;
   virtual uint16_t port() const = 0;
+  // Closes the listener; connections already open finish. Call on the control thread.
   virtual void Stop() = 0;
 };
 
