@@ -946,8 +946,14 @@ class Server final : public AdminServer {
         }
       }
     }
-    res.body() = metrics::PrometheusText(*settings_.platform_metrics, gauges,
-                                         settings_.recorder ? settings_.recorder->dropped() : 0);
+    metrics::PipelineCounters pipeline;
+    if (settings_.recorder != nullptr) pipeline.dropped_samples = settings_.recorder->dropped();
+    if (settings_.emf_inbox != nullptr) {
+      pipeline.emf_accepted = settings_.emf_inbox->accepted();
+      pipeline.emf_malformed = settings_.emf_inbox->malformed();
+      pipeline.emf_dropped = settings_.emf_inbox->dropped();
+    }
+    res.body() = metrics::PrometheusText(*settings_.platform_metrics, gauges, pipeline);
     co_return res;
   }
 

@@ -22,6 +22,7 @@
 #include "runtime/runtime_service.h"
 
 #include "alarms/engine.h"
+#include "metrics/emf_inbox.h"
 #include "metrics/platform_metrics.h"
 #include "metrics/series_store.h"
 #include "store/state_store.h"
@@ -49,8 +50,10 @@ struct AdminSettings {
   size_t max_body_bytes = 16u * 1024 * 1024;
   // Metrics (control-loop owned, like the Publisher); null: /metrics and /v1/metrics answer 404.
   metrics::MetricsStore* metrics = nullptr;
-  const metrics::PlatformMetrics* platform_metrics = nullptr;
+  metrics::PlatformMetrics* platform_metrics = nullptr;  // also written: Invoke API samples
   const metrics::Recorder* recorder = nullptr;
+  // The EMF lines' counters for /metrics (thread-safe reads); null: reported as 0.
+  const metrics::EmfInbox* emf_inbox = nullptr;
   // Alarms (control-loop owned); null: /v1/alarms answers 404.
   alarms::AlarmEngine* alarms = nullptr;
   // Where metric queries older than memory find their 1-minute rollups; null: memory only.

@@ -371,8 +371,9 @@ int Serve(const cli::ServeOptions& o) {
   as.data_dir = data_dir;
   as.gateway_url = gateway_url;
   as.metrics = &metric_store;
-  as.platform_metrics = &platform_metrics;
+  as.platform_metrics = o.metrics ? &platform_metrics : nullptr;
   as.recorder = &recorder;
+  as.emf_inbox = &emf_inbox;
   as.alarms = &alarm_engine;
   as.store = store->get();
   as.deployments = &controller;

@@ -49,7 +49,7 @@ std::string EscapeLabelValue(std::string_view value) {
 }
 
 std::string PrometheusText(const PlatformMetrics& metrics, const std::vector<Gauge>& gauges,
-                           uint64_t dropped_samples) {
+                           const PipelineCounters& pipeline) {
   std::string out;
   const auto& counters = metrics.counters();
   out += "# TYPE cutover_requests counter\n";
@@ -82,7 +82,12 @@ std::string PrometheusText(const PlatformMetrics& metrics, const std::vector<Gau
   }
   out += "# TYPE cutover_metric_samples_dropped counter\n";
   out += "# HELP cutover_metric_samples_dropped Request samples lost to a full recording ring.\n";
-  out += fmt::format("cutover_metric_samples_dropped_total {}\n", dropped_samples);
+  out += fmt::format("cutover_metric_samples_dropped_total {}\n", pipeline.dropped_samples);
+  out += "# TYPE cutover_emf_lines counter\n";
+  out += "# HELP cutover_emf_lines Function log lines in Embedded Metric Format, by what became of them.\n";
+  out += fmt::format("cutover_emf_lines_total{{result=\"accepted\"}} {}\n", pipeline.emf_accepted);
+  out += fmt::format("cutover_emf_lines_total{{result=\"malformed\"}} {}\n", pipeline.emf_malformed);
+  out += fmt::format("cutover_emf_lines_total{{result=\"dropped\"}} {}\n", pipeline.emf_dropped);
   std::map<std::string, std::vector<const Gauge*>> families;
   for (const Gauge& g : gauges) families[g.family].push_back(&g);
   for (const auto& [family, list] : families) {

@@ -24,11 +24,20 @@ struct Gauge {
   double value = 0;
 };
 
+// The metrics pipeline's own counters: what it lost or refused, so that a gap in a chart or an alarm
+// that never fires can be told apart from a quiet function.
+struct PipelineCounters {
+  uint64_t dropped_samples = 0;  // request samples lost to a full recording ring (Recorder)
+  uint64_t emf_accepted = 0;     // EMF lines that became metric data (EmfInbox)
+  uint64_t emf_malformed = 0;    // EMF lines refused: invalid, or a timestamp out of range
+  uint64_t emf_dropped = 0;      // EMF lines dropped because the inbox was full
+};
+
 inline constexpr char kOpenMetricsContentType[] =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 std::string PrometheusText(const PlatformMetrics& metrics, const std::vector<Gauge>& gauges,
-                           uint64_t dropped_samples);
+                           const PipelineCounters& pipeline);
 
 // A label value with \, " and newline escaped.
 std::string EscapeLabelValue(std::string_view value);

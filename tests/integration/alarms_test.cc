@@ -186,6 +186,18 @@ TEST(EmfAlarmTest, EmfMetricDrivesACustomAlarm) {
       "/v1/metrics/query?namespace=Shop&name=FailedOrders&dimensions=Service=shop&statistic=Sum&"
       "period=60&minutes=10");
   EXPECT_NE(q.body.find("\"exists\":true"), std::string::npos) << q.body;
+  // The pipeline counts what it did with the lines: four accepted, none refused or dropped.
+  HttpResult prom;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        prom = daemon->Admin("GET", "/metrics");
+        return prom.body.find("cutover_emf_lines_total{result=\"accepted\"} 4\n") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(10)))
+      << prom.body;
+  EXPECT_NE(prom.body.find("cutover_emf_lines_total{result=\"malformed\"} 0\n"), std::string::npos);
+  EXPECT_NE(prom.body.find("cutover_emf_lines_total{result=\"dropped\"} 0\n"), std::string::npos);
   daemon.reset();
   fs::remove_all(root);
 }

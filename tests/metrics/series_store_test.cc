@@ -170,12 +170,18 @@ TEST(PlatformMetricsTest, RestRequestsBecomeApiGatewayAndLambdaMetrics) {
                  {"ExecutedVersion", "1"}}),
             1);
 
-  std::string text = PrometheusText(platform, {{"cutover_alarm_state", "", {{"alarm", "a\"b"}}, 1}}, 7);
+  PipelineCounters pipeline{.dropped_samples = 7, .emf_accepted = 3, .emf_malformed = 2,
+                            .emf_dropped = 1};
+  std::string text =
+      PrometheusText(platform, {{"cutover_alarm_state", "", {{"alarm", "a\"b"}}, 1}}, pipeline);
   EXPECT_NE(text.find(R"(cutover_requests_total{function="svc-dev-web",version="2",alias="Live",route="ANY /{proxy+}",api="rest",status_class="5xx"} 2)"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find(R"(cutover_alarm_state{alarm="a\"b"} 1)"), std::string::npos) << text;
   EXPECT_NE(text.find("cutover_metric_samples_dropped_total 7"), std::string::npos);
+  EXPECT_NE(text.find(R"(cutover_emf_lines_total{result="accepted"} 3)"), std::string::npos);
+  EXPECT_NE(text.find(R"(cutover_emf_lines_total{result="malformed"} 2)"), std::string::npos);
+  EXPECT_NE(text.find(R"(cutover_emf_lines_total{result="dropped"} 1)"), std::string::npos);
   EXPECT_TRUE(text.ends_with("# EOF\n"));
 }
 
