@@ -109,7 +109,8 @@ class Server final : public AdminServer {
         acceptor_(control),
         publisher_(publisher),
         runtime_(runtime),
-        invoker_(publisher, runtime, settings_.region),
+        // `clock`, not clock_: members are initialised in declaration order.
+        invoker_(publisher, runtime, settings_.region, settings_.platform_metrics, &clock),
         clock_(clock) {
     AddRoutes();
   }
@@ -252,9 +253,10 @@ class Server final : public AdminServer {
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(64 * 1024);
-      // Beast checks Content-Length against the body limit while reading the header, so the largest
-      // limit goes in first; the endpoint's own limit is applied once the target is known.
-      parser.body_limit(settings_.max_artifact_bytes);
+      // No body limit while the header is read (Beast would check Content-Length against it before
+      // the token and cross-site checks had run): the endpoint's own limit is checked below, before
+      // a byte of the body is read, and set on the parser for chunked bodies.
+      parser.body_limit(boost::none);
       stream.expires_after(std::chrono::seconds(120));
       auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
       Response res;
@@ -306,6 +308,10 @@ class Server final : public AdminServer {
         // refused above, before reading the body
       } else if (ec == http::error::body_limit) {
         res = ErrorResponse(TooLarge("request body is over the admin API's limit"));
+        close_after = true;
+      } else if (ec == http::error::header_limit) {
+        res = ErrorResponse(TooLarge("request header is over the admin API's limit of 64 KiB"));
+        res.result(http::status::request_header_fields_too_large);
         close_after = true;
       } else if (ec) {
         break;

@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <charconv>
@@ -11,6 +13,7 @@
 #include "common/ids.h"
 #include "gateway/async_invoke.h"
 #include "gateway/http_util.h"
+#include "gateway/server.h"
 #include "router/route_table.h"
 
 namespace cutover::api {
@@ -80,10 +83,13 @@ std::string ErrorDocument(std::string_view type, std::string_view message) {
 }  // namespace
 
 LambdaInvokeHandler::LambdaInvokeHandler(const deploy::Publisher& publisher,
-                                         runtime::RuntimeService& runtime, std::string region)
+                                         runtime::RuntimeService& runtime, std::string region,
+                                         metrics::PlatformMetrics* metrics, const Clock* clock)
     : publisher_(publisher),
       runtime_(runtime),
       region_(std::move(region)),
+      metrics_(clock != nullptr ? metrics : nullptr),
+      clock_(clock),
       random_(Random::FromEntropy()) {}
 
 asio::awaitable<Response> LambdaInvokeHandler::Handle(Request& req, std::string raw_name,
@@ -175,13 +181,35 @@ asio::awaitable<Response> LambdaInvokeHandler::Handle(Request& req, std::string 
   std::string request_id = inv.request_id;
   runtime::VersionKey key{name, version};
 
+  // What the metrics need of this call; the outcome is filled in when it ends.
+  metrics::InvocationSample sample;
+  if (metrics_ != nullptr) {
+    sample.function_name = name;
+    sample.qualifier = qualifier;
+    sample.alias = !qualifier.empty() && qualifier != "$LATEST" &&
+                   !std::isdigit(static_cast<unsigned char>(qualifier[0]));
+    sample.executed_version = version;
+    sample.invoke_start_ms = ToEpochMillis(clock_->Now());
+  }
+
   if (type == "Event") {
-    runtime_.Invoke(key, std::move(inv), [key, request_id](runtime::InvokeResult r) {
-      if (r.outcome != runtime::InvokeOutcome::kSuccess) {
-        spdlog::warn("async invocation {} of {}:{} ended {}", request_id, key.function_name,
-                     key.version, runtime::InvokeOutcomeName(r.outcome));
-      }
-    });
+    // The runtime calls back on its own thread; PlatformMetrics belongs to the control loop, so
+    // the result is counted there.
+    auto control = co_await asio::this_coro::executor;
+    runtime_.Invoke(
+        key, std::move(inv),
+        [key, request_id, control, metrics = metrics_,
+         sample = std::move(sample)](runtime::InvokeResult r) mutable {
+          if (r.outcome != runtime::InvokeOutcome::kSuccess) {
+            spdlog::warn("async invocation {} of {}:{} ended {}", request_id, key.function_name,
+                         key.version, runtime::InvokeOutcomeName(r.outcome));
+          }
+          if (metrics == nullptr) return;
+          sample.invoke = gateway::InvokeKindOf(r.outcome);
+          sample.duration_ms = r.duration_ms;
+          asio::post(control,
+                     [metrics, sample = std::move(sample)] { metrics->IngestInvocation(sample); });
+        });
     Response res{http::status::accepted, 11};
     res.set("x-amzn-RequestId", request_id);
     co_return res;
@@ -192,6 +220,12 @@ asio::awaitable<Response> LambdaInvokeHandler::Handle(Request& req, std::string 
       gateway::AsyncInvoke(runtime_, key, std::move(inv), 0, asio::as_tuple(asio::use_awaitable));
   std::tuple<runtime::InvokeResult, bool> outcome = co_await std::move(invoke);
   runtime::InvokeResult& result = std::get<0>(outcome);
+  if (metrics_ != nullptr) {
+    // Resumed on the control loop (AsyncInvoke posts the result to this coroutine's executor).
+    sample.invoke = gateway::InvokeKindOf(result.outcome);
+    sample.duration_ms = result.duration_ms;
+    metrics_->IngestInvocation(sample);
+  }
   Response res{http::status::ok, 11};
   res.set("x-amzn-RequestId", request_id);
   res.set("X-Amz-Executed-Version", executed);

@@ -12,6 +12,7 @@
 
 #include "cli/command_context.h"
 #include "cli/json_fields.h"
+#include "cli/terminal_text.h"
 
 namespace cutover::cli {
 namespace {
@@ -108,7 +109,10 @@ int RunInvoke(Context& context, const InvokeFlags& flags) {
         function_error != nullptr ? boost::json::value(*function_error) : nullptr;
     boost::system::error_code ec;
     boost::json::value parsed = boost::json::parse(response->body, ec);
-    result["payload"] = ec ? boost::json::value(response->body) : std::move(parsed);
+    // A payload that is no JSON is kept as a string; bytes that are not UTF-8 would make the
+    // document itself no JSON, so they become U+FFFD.
+    result["payload"] =
+        ec ? boost::json::value(ReplaceInvalidUtf8(response->body)) : std::move(parsed);
     WriteJson(context.out, result);
     return exit_code;
   }
@@ -116,8 +120,12 @@ int RunInvoke(Context& context, const InvokeFlags& flags) {
   if (executed != nullptr) context.err << "Executed version: " << *executed << '\n';
   if (function_error != nullptr) context.err << "Function error: " << *function_error << '\n';
   context.err.flush();
-  context.out << response->body;
-  if (!response->body.empty() && response->body.back() != '\n') context.out << '\n';
+  // The payload is whatever the function returned. On a terminal its controls are shown escaped
+  // (cli/terminal_text.h), so a response cannot drive the terminal; into a pipe or a file it goes
+  // byte for byte, for the program reading it.
+  const std::string shown = context.terminal ? EscapeForTerminal(response->body) : response->body;
+  context.out << shown;
+  if (!shown.empty() && shown.back() != '\n') context.out << '\n';
   context.out.flush();
   return exit_code;
 }

@@ -3,6 +3,12 @@
 //
 // Following polls GET /v1/functions/{name}/logs?version=V&offset=O every 500 ms; the daemon answers
 // the bytes from O on and the new end offset in X-Log-Offset.
+//
+// The text is the function's own output among the platform's lines, so every byte of it may come
+// from the function: it is printed through EscapeForTerminal (cli/terminal_text.h), so that a
+// carriage return, backspace or escape sequence cannot overwrite earlier lines, fake a platform
+// line over the function's own, or drive the terminal. `--json` hands the text over as it is
+// (JSON escapes C0 controls itself), except that bytes which are not UTF-8 become U+FFFD.
 
 #include <fmt/format.h>
 
@@ -13,6 +19,7 @@
 
 #include "cli/command_context.h"
 #include "cli/json_fields.h"
+#include "cli/terminal_text.h"
 
 namespace cutover::cli {
 namespace {
@@ -108,11 +115,12 @@ int RunLogs(Context& context, const LogsFlags& flags) {
     result["version"] = version > 0 ? boost::json::value(version) : nullptr;
     result["end_offset"] =
         chunk->end_offset.has_value() ? boost::json::value(*chunk->end_offset) : nullptr;
-    result["text"] = chunk->text;
+    result["text"] = ReplaceInvalidUtf8(chunk->text);  // else the document is not JSON
     WriteJson(context.out, result);
     return kExitOk;
   }
-  context.out << chunk->text;
+  // The daemon hands out whole lines, so no UTF-8 sequence is cut between two chunks.
+  context.out << EscapeForTerminal(chunk->text);
   context.out.flush();
   if (!flags.follow) return kExitOk;
 
@@ -126,7 +134,7 @@ int RunLogs(Context& context, const LogsFlags& flags) {
   while (context.wait(kPollInterval)) {
     Result<LogChunk> next = FetchLogs(*admin, function, version, -1, offset);
     if (!next.ok()) return Fail(context, next.status());
-    context.out << next->text;
+    context.out << EscapeForTerminal(next->text);
     context.out.flush();
     offset = next->end_offset.value_or(offset + static_cast<int64_t>(next->text.size()));
   }

@@ -312,19 +312,6 @@ class Server final : public GatewayServer {
     return interned;
   }
 
-  static metrics::InvokeKind KindOf(runtime::InvokeOutcome outcome) {
-    switch (outcome) {
-      case runtime::InvokeOutcome::kSuccess:
-        return metrics::InvokeKind::kSuccess;
-      case runtime::InvokeOutcome::kThrottled:
-        return metrics::InvokeKind::kThrottled;
-      case runtime::InvokeOutcome::kNotFound:
-      case runtime::InvokeOutcome::kRequestTooLarge:
-        return metrics::InvokeKind::kNone;  // Lambda refused it before running anything
-      default:
-        return metrics::InvokeKind::kError;
-    }
-  }
 
   // What one routed request leaves for the metrics, filled in as it goes.
   struct Trace {
@@ -442,7 +429,8 @@ class Server final : public GatewayServer {
       std::tuple<runtime::HttpResult, bool> outcome = co_await std::move(call);
       runtime::HttpResult& result = std::get<0>(outcome);
       // A request the integration timeout cut off still ran: counted as an invocation.
-      trace.invoke = std::get<1>(outcome) ? metrics::InvokeKind::kSuccess : KindOf(result.outcome);
+      trace.invoke =
+          std::get<1>(outcome) ? metrics::InvokeKind::kSuccess : InvokeKindOf(result.outcome);
       trace.duration_ms = result.duration_ms;
       if (std::get<1>(outcome)) {
         res = JsonError(504, R"({"message": "Endpoint request timed out"})", "");
@@ -470,7 +458,7 @@ class Server final : public GatewayServer {
     std::tuple<runtime::InvokeResult, bool> outcome = co_await std::move(invoke);
     runtime::InvokeResult& result = std::get<0>(outcome);
     const bool timed_out = std::get<1>(outcome);
-    trace.invoke = timed_out ? metrics::InvokeKind::kSuccess : KindOf(result.outcome);
+    trace.invoke = timed_out ? metrics::InvokeKind::kSuccess : InvokeKindOf(result.outcome);
     trace.duration_ms = result.duration_ms;
 
     if (timed_out) {
@@ -512,6 +500,25 @@ Result<std::unique_ptr<GatewayServer>> StartGateway(
   auto server = std::make_unique<Server>(settings, routes, runtime, clock);
   CUTOVER_RETURN_IF_ERROR(server->Listen(contexts));
   return std::unique_ptr<GatewayServer>(std::move(server));
+}
+
+metrics::InvokeKind InvokeKindOf(runtime::InvokeOutcome outcome) {
+  switch (outcome) {
+    case runtime::InvokeOutcome::kSuccess:
+      return metrics::InvokeKind::kSuccess;
+    case runtime::InvokeOutcome::kThrottled:
+      return metrics::InvokeKind::kThrottled;
+    case runtime::InvokeOutcome::kNotFound:
+    case runtime::InvokeOutcome::kRequestTooLarge:
+      return metrics::InvokeKind::kNone;
+    case runtime::InvokeOutcome::kFunctionError:
+    case runtime::InvokeOutcome::kTimeout:
+    case runtime::InvokeOutcome::kCrashed:
+    case runtime::InvokeOutcome::kInitError:
+    case runtime::InvokeOutcome::kResponseTooLarge:
+      return metrics::InvokeKind::kError;
+  }
+  return metrics::InvokeKind::kError;
 }
 
 }  // namespace cutover::gateway

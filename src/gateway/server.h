@@ -52,4 +52,9 @@ Result<std::unique_ptr<GatewayServer>> StartGateway(
     const GatewaySettings& settings, const std::vector<boost::asio::io_context*>& contexts,
     const router::RouteTableSnapshot& routes, runtime::RuntimeService& runtime, const Clock& clock);
 
+// How an invocation's outcome counts in AWS/Lambda, for the gateway and the Invoke API alike:
+// a refusal before anything ran (unknown version, request too large) counts nothing, a throttle
+// only as a Throttle, everything that ran but failed as an Error.
+metrics::InvokeKind InvokeKindOf(runtime::InvokeOutcome outcome);
+
 }  // namespace cutover::gateway

@@ -10,6 +10,19 @@ constexpr char kApiGateway[] = "AWS/ApiGateway";
 constexpr char kLambda[] = "AWS/Lambda";
 constexpr char kCutover[] = "Cutover";
 
+// An invocation in AWS/Lambda, at its start: a throttled call is a Throttle and nothing else.
+// `t` is a Targets or a LambdaTargets, whose Lambda series have the same names.
+template <typename T>
+void AddInvocation(const T& t, int64_t at, InvokeKind kind, double duration_ms) {
+  const bool throttled = kind == InvokeKind::kThrottled;
+  if (!throttled) {
+    for (Series* x : t.invocations) x->Add(at, 1);
+    for (Series* x : t.errors) x->Add(at, kind == InvokeKind::kError ? 1 : 0);
+    for (Series* x : t.duration) x->Add(at, duration_ms);
+  }
+  for (Series* x : t.throttles) x->Add(at, throttled ? 1 : 0);
+}
+
 }  // namespace
 
 PlatformMetrics::Targets& PlatformMetrics::TargetsFor(const RouteLabels* route, uint32_t version) {
@@ -60,15 +73,7 @@ PlatformMetrics::Targets& PlatformMetrics::TargetsFor(const RouteLabels* route, 
                          {"FunctionName", fn},
                          {"Resource", fn + ":" + route->alias}});
     }
-    for (const Dimensions& dims : fn_sets) {
-      auto series = [&](const char* name) {
-        return &store_.GetOrCreate(MakeKey(kLambda, name, dims));
-      };
-      t.invocations.push_back(series("Invocations"));
-      t.errors.push_back(series("Errors"));
-      t.throttles.push_back(series("Throttles"));
-      t.duration.push_back(series("Duration"));
-    }
+    AddLambdaSeries(fn_sets, t.invocations, t.errors, t.throttles, t.duration);
     const Dimensions per_version = {
         {"ExecutedVersion", version_text},
         {"FunctionName", fn},
@@ -82,6 +87,48 @@ PlatformMetrics::Targets& PlatformMetrics::TargetsFor(const RouteLabels* route, 
     t.version_latency = series("Latency");
   }
   return t;
+}
+
+void PlatformMetrics::AddLambdaSeries(const std::vector<Dimensions>& sets,
+                                      std::vector<Series*>& invocations,
+                                      std::vector<Series*>& errors, std::vector<Series*>& throttles,
+                                      std::vector<Series*>& duration) {
+  for (const Dimensions& dims : sets) {
+    auto series = [&](const char* name) {
+      return &store_.GetOrCreate(MakeKey(kLambda, name, dims));
+    };
+    invocations.push_back(series("Invocations"));
+    errors.push_back(series("Errors"));
+    throttles.push_back(series("Throttles"));
+    duration.push_back(series("Duration"));
+  }
+}
+
+PlatformMetrics::LambdaTargets& PlatformMetrics::LambdaTargetsFor(const InvocationSample& s) {
+  const bool unqualified = s.qualifier.empty() || s.qualifier == "$LATEST";
+  // The executed version only tells series apart for an alias (ExecutedVersion).
+  const uint32_t version = s.alias ? s.executed_version : 0;
+  auto [it, inserted] = invocation_targets_.try_emplace(
+      InvocationKey{s.function_name, unqualified ? "" : s.qualifier, version});
+  LambdaTargets& t = it->second;
+  if (!inserted) return t;
+  const std::string& fn = s.function_name;
+  std::vector<Dimensions> sets = {{{"FunctionName", fn}}};
+  if (!unqualified) {
+    sets.push_back({{"FunctionName", fn}, {"Resource", fn + ":" + s.qualifier}});
+    if (s.alias) {
+      sets.push_back({{"ExecutedVersion", std::to_string(s.executed_version)},
+                      {"FunctionName", fn},
+                      {"Resource", fn + ":" + s.qualifier}});
+    }
+  }
+  AddLambdaSeries(sets, t.invocations, t.errors, t.throttles, t.duration);
+  return t;
+}
+
+void PlatformMetrics::IngestInvocation(const InvocationSample& s) {
+  if (s.invoke == InvokeKind::kNone || s.function_name.empty()) return;
+  AddInvocation(LambdaTargetsFor(s), SecondOf(s.invoke_start_ms), s.invoke, s.duration_ms);
 }
 
 void PlatformMetrics::Ingest(const RequestSample& s) {
@@ -107,14 +154,7 @@ void PlatformMetrics::Ingest(const RequestSample& s) {
     t.version_latency->Add(second, s.latency_ms);
   }
   if (invoked && s.version != 0) {
-    const int64_t at = SecondOf(s.invoke_start_ms);
-    const bool throttled = s.invoke == InvokeKind::kThrottled;
-    if (!throttled) {
-      for (Series* x : t.invocations) x->Add(at, 1);
-      for (Series* x : t.errors) x->Add(at, s.invoke == InvokeKind::kError ? 1 : 0);
-      for (Series* x : t.duration) x->Add(at, s.duration_ms);
-    }
-    for (Series* x : t.throttles) x->Add(at, throttled ? 1 : 0);
+    AddInvocation(t, SecondOf(s.invoke_start_ms), s.invoke, s.duration_ms);
   }
 
   RouteCounters& c = counters_[CounterKey{s.route, s.version}];

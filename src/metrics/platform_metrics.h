@@ -39,6 +39,15 @@
 //     (Resource = "name:alias", or "name:version" for a version route). The dashboard charts
 //     them, and an alarm may watch one version's 5XX rate.
 //
+// Invocations through the Lambda Invoke API (api/lambda_invoke) have no route and no gateway:
+// IngestInvocation counts them in AWS/Lambda only — Invocations, Errors, Throttles and Duration,
+// at the invocation's start, under the same series a gateway invocation of the same qualifier
+// writes — {FunctionName}; {FunctionName, Resource} for a version or alias qualifier;
+// {FunctionName, Resource, ExecutedVersion} for an alias — so an alarm on `Errors` sees a
+// function's errors whoever invoked it. Unqualified and `$LATEST` calls count under
+// {FunctionName} only, as Lambda's Resource names a version or an alias. They are not part of
+// the per-route Prometheus counters (no route) nor of cutover's gateway view (namespace Cutover).
+//
 // It also keeps cumulative per-version counters for the Prometheus exposition (prometheus.h).
 //
 // Thread-safety: control loop only, like MetricsStore.
@@ -81,11 +90,23 @@ struct AliasVersions {
   uint32_t additional_version = 0;  // 0 = none
 };
 
+// One invocation through the Lambda Invoke API (see the top of this file).
+struct InvocationSample {
+  std::string function_name;      // deployed name
+  std::string qualifier;          // "" or "$LATEST" (unqualified), "7" (a version), an alias
+  bool alias = false;             // `qualifier` names an alias
+  uint32_t executed_version = 0;  // the version that ran (or would have run)
+  int64_t invoke_start_ms = 0;    // daemon clock, epoch ms: Lambda's timestamp
+  double duration_ms = 0;         // the function's own duration (REPORT's Duration)
+  InvokeKind invoke = InvokeKind::kNone;  // kNone: nothing ran and nothing is counted
+};
+
 class PlatformMetrics {
  public:
   explicit PlatformMetrics(MetricsStore& store) : store_(store) {}
 
   void Ingest(const RequestSample& sample);
+  void IngestInvocation(const InvocationSample& sample);
 
   // ConcurrentExecutions at `time_ms` (daemon clock) from one tick's peaks (see the top of this
   // file). A version may appear more than once (a retired pool still draining beside a new one
@@ -111,6 +132,18 @@ class PlatformMetrics {
   };
   Targets& TargetsFor(const RouteLabels* route, uint32_t version);
 
+  // The AWS/Lambda series of one Invoke API (function, qualifier, executed version), resolved
+  // once; alias is implied by the qualifier.
+  struct LambdaTargets {
+    std::vector<Series*> invocations, errors, throttles, duration;
+  };
+  using InvocationKey = std::tuple<std::string, std::string, uint32_t>;
+  LambdaTargets& LambdaTargetsFor(const InvocationSample& sample);
+  // The four AWS/Lambda series of each dimension set, appended to `t`.
+  void AddLambdaSeries(const std::vector<Dimensions>& sets, std::vector<Series*>& invocations,
+                       std::vector<Series*>& errors, std::vector<Series*>& throttles,
+                       std::vector<Series*>& duration);
+
   // One ConcurrentExecutions series: its value this tick and whether it reported above 0 last
   // tick (then a 0 is still written, once). The series is created on its first datapoint.
   struct Concurrency {
@@ -125,6 +158,7 @@ class PlatformMetrics {
 
   MetricsStore& store_;
   std::map<CounterKey, Targets> targets_;
+  std::map<InvocationKey, LambdaTargets> invocation_targets_;
   std::map<ConcurrencyKey, Concurrency> concurrency_;
   std::map<CounterKey, RouteCounters> counters_;
   uint64_t samples_ = 0;

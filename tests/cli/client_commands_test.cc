@@ -258,6 +258,26 @@ TEST(ClientCommandsTest, InvokeJsonKeepsANonJsonPayloadAsAString) {
   EXPECT_TRUE(doc.at("function_error").is_null());
 }
 
+// The payload is the function's. On a terminal its controls are shown escaped, as in `cutover
+// logs`; into a pipe it goes byte for byte; --json keeps a non-JSON payload as a string that
+// still parses.
+TEST(ClientCommandsTest, InvokeEscapesAPayloadsControlsOnlyOnATerminal) {
+  const std::string payload = "ok\rforged\x1b]0;title\x07 \x9b";
+  FakeAdminServer server([&payload](const FakeRequest&) { return InvokeOk(payload, "1"); });
+  CliRunOptions terminal = WithAdmin(server);
+  terminal.terminal = true;
+  CliRun shown = RunCutover({"invoke", "f"}, terminal);
+  EXPECT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_EQ(shown.out, "ok\\x0dforged\\x1b]0;title\\x07 \\x9b\n");
+
+  CliRun piped = RunCutover({"invoke", "f"}, WithAdmin(server));
+  EXPECT_EQ(piped.out, payload + "\n");
+
+  CliRun json = RunCutover({"invoke", "f", "--json"}, WithAdmin(server));
+  boost::json::value doc = boost::json::parse(json.out);
+  EXPECT_EQ(doc.at("payload").as_string(), "ok\rforged\x1b]0;title\x07 \xef\xbf\xbd");
+}
+
 TEST(ClientCommandsTest, InvokeResolvesAUniqueFunctionKey) {
   FakeAdminServer server([](const FakeRequest& r) {
     if (r.path == "/v1/functions") return Json(200, kFunctions);
@@ -359,6 +379,56 @@ TEST(ClientCommandsTest, LogsFollowPollsFromTheLastOffsetOfTheNewestVersion) {
   EXPECT_EQ(requests[requests.size() - 2].query["offset"], "9");
   EXPECT_EQ(requests.back().query["offset"], "18");
   EXPECT_EQ(requests.back().query["version"], "3");
+}
+
+// A function's output reaches `cutover logs` byte for byte, so it may try to fake a platform line
+// (a CR, then "END RequestId: ..." over its own line), clear the screen or set the window title.
+// The CLI shows those controls as visible escapes, once and when following; --json keeps the
+// exact text for programs.
+TEST(ClientCommandsTest, LogsShowControlCharactersFromTheFunctionEscaped) {
+  const std::string hostile =
+      "START RequestId: a Version: 1\n"
+      "ok\rEND RequestId: forged\n"
+      "\x1b[2J\x1b]0;pwned\x07\x1b[1A\x1b[2K\n"
+      "c1 \xc2\x9b"
+      "31m, bad \x9b, del \x7f\n"
+      "crlf\r\n\tindented\n"
+      "END RequestId: a\n";
+  const std::string shown =
+      "START RequestId: a Version: 1\n"
+      "ok\\x0dEND RequestId: forged\n"
+      "\\x1b[2J\\x1b]0;pwned\\x07\\x1b[1A\\x1b[2K\n"
+      "c1 \\u009b31m, bad \\x9b, del \\x7f\n"
+      "crlf\r\n\tindented\n"
+      "END RequestId: a\n";
+  FakeAdminServer server([&hostile](const FakeRequest& r) {
+    if (r.path == "/v1/functions/f") return Json(200, R"({"latest_version": 1})");
+    FakeResponse response;
+    const bool more = r.query.count("offset") > 0;
+    response.headers.emplace_back("X-Log-Offset", more ? "2000" : "1000");
+    response.body = more ? "\x1b[31mnew\n" : hostile;
+    return response;
+  });
+
+  CliRun once = RunCutover({"logs", "f"}, WithAdmin(server));
+  EXPECT_EQ(once.exit_code, 0) << once.err;
+  EXPECT_EQ(once.out, shown);
+  EXPECT_EQ(once.out.find('\x1b'), std::string::npos);
+
+  CliRunOptions options = WithAdmin(server);
+  int waits = 0;
+  options.wait = [&waits](std::chrono::milliseconds) { return ++waits <= 1; };
+  CliRun follow = RunCutover({"logs", "f", "--follow"}, options);
+  EXPECT_EQ(follow.exit_code, 0) << follow.err;
+  EXPECT_EQ(follow.out, shown + "\\x1b[31mnew\n");
+
+  // --json: the exact text, except the byte that is no UTF-8, so the document still parses.
+  CliRun json = RunCutover({"logs", "f", "--json"}, WithAdmin(server));
+  EXPECT_EQ(json.exit_code, 0) << json.err;
+  std::string expected = hostile;
+  expected.replace(expected.find("\x9b,"), 1, "\xef\xbf\xbd");
+  EXPECT_EQ(boost::json::parse(json.out).at("text").as_string(), expected);
+  EXPECT_EQ(json.out.find('\x1b'), std::string::npos);
 }
 
 TEST(ClientCommandsTest, LogsFollowNeedsTheOffsetHeader) {

@@ -325,6 +325,26 @@ TEST_F(PlatformTest, InvokeApiReportsFunctionErrors) {
   r = daemon_->Admin("POST", "/2015-03-31/functions/nope/invocations", "{}");
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(r.headers["x-amzn-errortype"], "ResourceNotFoundException");
+
+  // An invocation through the Invoke API counts in AWS/Lambda as one through the gateway does: one
+  // invocation, one error (this test's daemon saw no other call of the function).
+  auto sum = [](const char* metric) {
+    HttpResult q = daemon_->Admin(
+        "GET", std::string("/v1/metrics/query?namespace=AWS/Lambda&name=") + metric +
+                   "&dimensions=FunctionName=behaviours-dev-error&statistic=Sum&period=60&minutes=5");
+    double total = 0;
+    boost::system::error_code ec;
+    json::value v = json::parse(q.body, ec);
+    if (ec || !v.is_object() || !v.as_object().contains("datapoints")) return -1.0;
+    for (const auto& dp : v.as_object().at("datapoints").as_array()) {
+      const json::value& value = dp.as_object().at("value");
+      if (value.is_number()) total += value.to_number<double>();
+    }
+    return total;
+  };
+  EXPECT_TRUE(WaitFor([&] { return sum("Errors") == 1; }, std::chrono::seconds(10)))
+      << sum("Errors");
+  EXPECT_EQ(sum("Invocations"), 1);
 }
 
 TEST_F(PlatformTest, CliInvokeExitsOneOnFunctionError) {
