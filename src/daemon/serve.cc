@@ -409,6 +409,7 @@ int Serve(const cli::ServeOptions& o) {
   // The control loop: one tick drains the metric samples, evaluates due alarms and supervises the
   // runtimes; deployment steps will join it.
   asio::steady_timer tick(control);
+  int64_t last_eviction_ms = 0;
   std::function<void()> schedule = [&] {
     tick.expires_after(kTickInterval);
     tick.async_wait([&](boost::system::error_code e) {
@@ -432,6 +433,15 @@ int Serve(const cli::ServeOptions& o) {
       }
       emf_inbox.Drain(metric_store, ToEpochMillis(clock->Now()));
       rollups.Tick();
+      // Once a daemon-minute: the series of versions that stopped serving give their memory back
+      // when their last sample leaves memory (3 h 10 min; docs/ARCHITECTURE.md).
+      if (const int64_t now_ms = ToEpochMillis(clock->Now()); now_ms - last_eviction_ms >= 60'000) {
+        last_eviction_ms = now_ms;
+        if (size_t dropped = platform_metrics.EvictIdle(now_ms); dropped > 0) {
+          spdlog::debug("metrics: dropped {} idle series, {} left", dropped,
+                        metric_store.series_count());
+        }
+      }
       alarm_engine.EvaluateDue();
       // After the alarms, so a transition to ALARM stops a deployment in the same tick, and before
       // the alarms' own store writes, so the rollback's commit does not wait behind them.

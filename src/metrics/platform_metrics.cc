@@ -126,6 +126,16 @@ PlatformMetrics::LambdaTargets& PlatformMetrics::LambdaTargetsFor(const Invocati
   return t;
 }
 
+size_t PlatformMetrics::EvictIdle(int64_t now_ms) {
+  const size_t evicted = store_.EvictIdle(SecondOf(now_ms));
+  if (evicted > 0) {
+    targets_.clear();
+    invocation_targets_.clear();
+    for (auto& [key, c] : concurrency_) c.series = nullptr;
+  }
+  return evicted;
+}
+
 void PlatformMetrics::IngestInvocation(const InvocationSample& s) {
   if (s.invoke == InvokeKind::kNone || s.function_name.empty()) return;
   AddInvocation(LambdaTargetsFor(s), SecondOf(s.invoke_start_ms), s.invoke, s.duration_ms);

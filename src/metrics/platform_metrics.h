@@ -114,6 +114,11 @@ class PlatformMetrics {
   void RecordConcurrency(int64_t time_ms, const std::vector<VersionConcurrency>& versions,
                          const std::vector<AliasVersions>& aliases);
 
+  // Drops the series nothing has written to for longer than the store keeps (MetricsStore::
+  // EvictIdle) and forgets the pointers this object kept to series; they are looked up again on
+  // their next sample. Control loop, about once a minute. Returns the series dropped.
+  size_t EvictIdle(int64_t now_ms);
+
   using CounterKey = std::pair<const RouteLabels*, uint32_t>;  // route, executed version
   const std::map<CounterKey, RouteCounters>& counters() const { return counters_; }
   uint64_t samples() const { return samples_; }

@@ -187,6 +187,16 @@ std::vector<std::pair<const MetricKey*, const Aggregate*>> MetricsStore::MinuteA
   return out;
 }
 
+size_t MetricsStore::EvictIdle(int64_t now_s) {
+  const size_t before = series_.size();
+  std::erase_if(series_, [&](const auto& entry) {
+    const int64_t last = entry.second->last_second();
+    return last == INT64_MIN || last < now_s - Series::kSummarySeconds;
+  });
+  if (series_.size() != before) last_key_ = nullptr, last_series_ = nullptr;
+  return before - series_.size();
+}
+
 size_t MetricsStore::MemoryBytes() const {
   size_t bytes = 0;
   for (const auto& [k, s] : series_) bytes += s->MemoryBytes();

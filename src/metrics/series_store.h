@@ -12,7 +12,10 @@
 //     TS, IQM) at periods that are multiples of 60 s over 3 h, and at any period over 15 min.
 // Memory bound per series: 11,400 × 32 B of summaries (365 KB) plus 1,090 sketches, each capped by
 // the sketch's own bound (metrics/sketch.h); a series whose values are 0/1 keeps tiny sketches.
-// Rings are allocated on a series' first sample, so a daemon without traffic holds none.
+// Rings are allocated on a series' first sample, so a daemon without traffic holds none; a series
+// whose last sample has left the summary ring is dropped (EvictIdle), so versions that stopped
+// serving (a rolled-back canary, a version replaced by the next deploy) give their memory back
+// 3 h 10 min after their last request.
 //
 // Thread-safety: not thread-safe. The control loop owns it (the admin API runs there too).
 #pragma once
@@ -88,7 +91,8 @@ class Series {
 class MetricsStore {
  public:
   void Add(const MetricKey& key, int64_t time_ms, double value, uint64_t count = 1);
-  // The series of `key`, created empty when new. The reference stays valid for the store's life.
+  // The series of `key`, created empty when new. The reference stays valid until EvictIdle drops
+  // the series.
   Series& GetOrCreate(const MetricKey& key);
   const Series* Find(const MetricKey& key) const;
   // One datapoint per period in [start_ms, end_ms), start aligned down to the period.
@@ -99,6 +103,11 @@ class MetricsStore {
   // aggregate (Series::MinuteAggregate). The pointers are valid until the next Add.
   std::vector<std::pair<const MetricKey*, const Aggregate*>> MinuteAggregates(int64_t minute) const;
   size_t series_count() const { return series_.size(); }
+  // Drops every series with nothing left in its rings at `now_s`: no sample (or only samples
+  // older than Series::kSummarySeconds). Nothing could be read from them any more, and their
+  // minutes went to the store's rollups long before. Returns how many were dropped; references
+  // to those are invalid from here on.
+  size_t EvictIdle(int64_t now_s);
   size_t MemoryBytes() const;
 
  private:

@@ -91,16 +91,16 @@ std::shared_ptr<FunctionLog> FunctionLog::Open(const std::filesystem::path& data
     std::filesystem::permissions(d, std::filesystem::perms::owner_all,
                                  std::filesystem::perm_options::replace, ec);
   }
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd >= 0) ::fchmod(fd, 0600);  // a file from an older daemon may have been 0644
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   uint64_t size = 0;
-  if (fd < 0) {
+  if (!fd.valid()) {
     spdlog::error("function logs: cannot open {}: {}", path.string(), std::strerror(errno));
-  } else if (struct stat st{}; ::fstat(fd, &st) == 0) {
-    size = static_cast<uint64_t>(st.st_size);
+  } else {
+    ::fchmod(fd.get(), 0600);  // a file from an older daemon may have been 0644
+    if (struct stat st{}; ::fstat(fd.get(), &st) == 0) size = static_cast<uint64_t>(st.st_size);
   }
   return std::shared_ptr<FunctionLog>(
-      new FunctionLog(std::move(path), UniqueFd(fd), size, std::max<uint64_t>(max_file_bytes, 1)));
+      new FunctionLog(std::move(path), size, std::max<uint64_t>(max_file_bytes, 1)));
 }
 
 FunctionLog::~FunctionLog() {
@@ -124,19 +124,22 @@ void FunctionLog::Flush() {
 
 void FunctionLog::FlushLocked() {
   if (buffer_.empty()) return;
-  if (fd_.valid() && size_ > 0 && size_ + buffer_.size() > max_file_bytes_) RotateLocked();
-  if (fd_.valid()) {
-    int error = 0;
-    size_ += WriteAll(fd_.get(), buffer_, &error);
-    if (error != 0 && !write_failed_) {
-      // Once per episode: a function that keeps writing to a full disk must not flood our log.
-      spdlog::error(
-          "function logs: writing {} failed: {}; its lines are dropped until writes "
-          "succeed again",
-          path_.string(), std::strerror(error));
-    }
-    write_failed_ = error != 0;
+  if (size_ > 0 && size_ + buffer_.size() > max_file_bytes_) RotateLocked();
+  int error = 0;
+  UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (!fd.valid()) {
+    error = errno;
+  } else {
+    size_ += WriteAll(fd.get(), buffer_, &error);
   }
+  if (error != 0 && !write_failed_) {
+    // Once per episode: a function that keeps writing to a full disk must not flood our log.
+    spdlog::error(
+        "function logs: writing {} failed: {}; its lines are dropped until writes "
+        "succeed again",
+        path_.string(), std::strerror(error));
+  }
+  write_failed_ = error != 0;
   buffer_.clear();
 }
 
@@ -148,14 +151,8 @@ void FunctionLog::RotateLocked() {
                   std::strerror(errno));
     return;
   }
-  int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    spdlog::error("function logs: cannot open {} after rotating it: {}", path_.string(),
-                  std::strerror(errno));
-  }
   spdlog::info("function logs: {} reached {} bytes; rotated to {}", path_.string(), size_,
                old.string());
-  fd_ = UniqueFd(fd);
   size_ = 0;
 }
 

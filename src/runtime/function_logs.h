@@ -36,9 +36,11 @@ inline constexpr uint64_t kMaxLogFileBytes = 64ull * 1024 * 1024;
 
 class FunctionLog final {
  public:
-  // Opens (creating directories) data_dir/logs/<function>/<version>.log for appending. When the
-  // file cannot be opened the log drops its writes and says so once on the daemon's log.
-  // `max_file_bytes` is where the file is rotated (tests make it small).
+  // The log of data_dir/logs/<function>/<version>.log, creating the directories and the file. The
+  // file is open only while a batch is written: a pool exists for every published version, and
+  // a descriptor held per version would run a long-lived daemon into its descriptor limit. When
+  // the file cannot be opened or written the log drops that batch and says so once per episode
+  // on the daemon's log. `max_file_bytes` is where the file is rotated (tests make it small).
   static std::shared_ptr<FunctionLog> Open(const std::filesystem::path& data_dir,
                                            std::string_view function_name, uint32_t version,
                                            uint64_t max_file_bytes = kMaxLogFileBytes);
@@ -51,16 +53,15 @@ class FunctionLog final {
   ~FunctionLog();
 
  private:
-  FunctionLog(std::filesystem::path path, UniqueFd fd, uint64_t size, uint64_t max_file_bytes)
-      : path_(std::move(path)), max_file_bytes_(max_file_bytes), fd_(std::move(fd)), size_(size) {}
+  FunctionLog(std::filesystem::path path, uint64_t size, uint64_t max_file_bytes)
+      : path_(std::move(path)), max_file_bytes_(max_file_bytes), size_(size) {}
   void FlushLocked() CUTOVER_REQUIRES(mu_);
-  // Moves the full file to <path>.1 and opens a new one.
+  // Moves the full file to <path>.1; the next write creates a new one.
   void RotateLocked() CUTOVER_REQUIRES(mu_);
 
   const std::filesystem::path path_;
   const uint64_t max_file_bytes_;
   std::mutex mu_;
-  UniqueFd fd_ CUTOVER_GUARDED_BY(mu_);
   uint64_t size_ CUTOVER_GUARDED_BY(mu_);              // bytes in the current file
   bool write_failed_ CUTOVER_GUARDED_BY(mu_) = false;  // the last write failed (said once)
   std::string buffer_ CUTOVER_GUARDED_BY(mu_);

@@ -80,6 +80,64 @@ TEST(SeriesStoreTest, OldDataLeavesTheRings) {
   EXPECT_FALSE(store.Query(key, Stat("Sum"), kT0, kT0 + 1000, 1)[0].value.has_value());
 }
 
+TEST(SeriesStoreTest, IdleSeriesAreDroppedOnceNothingOfThemIsLeftInMemory) {
+  MetricsStore store;
+  MetricKey old_key = MakeKey("N", "Old", {});
+  MetricKey live_key = MakeKey("N", "Live", {});
+  store.Add(old_key, kT0, 7);
+  store.Add(live_key, kT0, 1);
+  store.GetOrCreate(MakeKey("N", "NeverWritten", {}));
+  const int64_t now_s = kT0 / 1000 + Series::kSummarySeconds;
+  // The first two still have their sample in the summary ring; the empty one goes.
+  EXPECT_EQ(store.EvictIdle(now_s), 1u);
+  EXPECT_EQ(store.series_count(), 2u);
+  store.Add(live_key, (now_s + 1) * 1000, 1);
+  EXPECT_EQ(store.EvictIdle(now_s + 1), 1u);
+  EXPECT_EQ(store.Find(old_key), nullptr);
+  ASSERT_NE(store.Find(live_key), nullptr);
+  // The store's one-entry cache of the last series added to does not outlive an eviction.
+  store.Add(old_key, (now_s + 2) * 1000, 3);
+  EXPECT_EQ(store.Query(old_key, Stat("Sum"), (now_s + 2) * 1000, (now_s + 3) * 1000, 1)[0].value,
+            3);
+}
+
+TEST(PlatformMetricsTest, EvictionForgetsDroppedSeriesAndWritesAgainAfterIt) {
+  MetricsStore store;
+  PlatformMetrics platform(store);
+  const RouteLabels* route = InternRouteLabels(
+      {true, "dev-svc", "abc", "dev", "ANY", "/{proxy+}", "svc-dev-web", "Live"});
+  auto sample = [&](uint32_t version, int64_t at) {
+    RequestSample s;
+    s.route = route;
+    s.time_ms = s.invoke_start_ms = at;
+    s.version = version;
+    s.status = 200;
+    s.invoke = InvokeKind::kSuccess;
+    platform.Ingest(s);
+  };
+  sample(1, kT0);  // version 1: a canary that served once
+  const size_t with_one = store.series_count();
+  const int64_t later = kT0 + (Series::kSummarySeconds + 60) * 1000;
+  sample(2, later);
+  const size_t with_both = store.series_count();
+  ASSERT_GT(with_both, with_one);
+  // Version 1's own series go (ExecutedVersion=1 and the Cutover per-version ones); the shared
+  // ones stay, written again at `later`.
+  EXPECT_GT(platform.EvictIdle(later), 0u);
+  EXPECT_LT(store.series_count(), with_both);
+  EXPECT_EQ(store.Find(MakeKey("AWS/Lambda", "Invocations",
+                               {{"ExecutedVersion", "1"},
+                                {"FunctionName", "svc-dev-web"},
+                                {"Resource", "svc-dev-web:Live"}})),
+            nullptr);
+  // Both versions write again without touching a dropped series (ASan would see it).
+  sample(1, later + 1000);
+  sample(2, later + 1000);
+  auto points = store.Query(MakeKey("AWS/ApiGateway", "Count", {{"ApiName", "dev-svc"}}),
+                            Stat("Sum"), later, later + 2000, 2);
+  EXPECT_EQ(points[0].value, 3);
+}
+
 TEST(SampleRingTest, DeliversInOrderAcrossThreadsAndCountsDrops) {
   SampleRing ring(1024);
   constexpr int kTotal = 200'000;

@@ -146,6 +146,29 @@ TEST_F(FunctionLogFileTest, LogsAreReadableByTheDaemonsUserOnly) {
   EXPECT_EQ(mode(log->path()), 0600u);
 }
 
+// A pool exists for every published version: a descriptor held per log would grow with every
+// deploy (found by the soak test: one more open file per version, never closed).
+TEST_F(FunctionLogFileTest, HoldsNoDescriptorBetweenWrites) {
+  auto open_to = [](const std::filesystem::path& file) {
+    int count = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+      std::error_code ec;
+      if (std::filesystem::read_symlink(entry.path(), ec) == file) ++count;
+    }
+    return count;
+  };
+  std::vector<std::shared_ptr<FunctionLog>> logs;
+  for (uint32_t v = 1; v <= 20; ++v) logs.push_back(FunctionLog::Open(dir_, "fn", v));
+  for (auto& log : logs) {
+    log->Append("line\n");
+    log->Flush();
+  }
+  for (auto& log : logs) EXPECT_EQ(open_to(log->path()), 0) << log->path();
+  auto text = ReadFunctionLogs(dir_, "fn", 20, 100);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text, "line\n");
+}
+
 TEST(FunctionLogsTest, ReadsMaxMemoryOfALiveProcess) {
   EXPECT_GT(ReadMaxMemoryUsedMb(::getpid()), 0);
   EXPECT_EQ(ReadMaxMemoryUsedMb(-1), 0);

@@ -56,8 +56,17 @@ class RuntimeFixture : public ::testing::Test {
       service_->Shutdown();
       service_.reset();
     }
+    // Let the contexts finish what Shutdown started (endpoints closed, the killed processes' end of
+    // output read) before stopping them: an instance's objects point at each other until then,
+    // and stopping first leaves them so at exit (LeakSanitizer reports them in the ASan tree).
     work_.clear();
-    for (auto& c : contexts_) c->stop();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (auto& c : contexts_) {
+      while (!c->stopped() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling a condition
+      }
+      c->stop();
+    }
     for (auto& t : threads_) t.join();
     // CUTOVER_KEEP_TEST_DIR=1 keeps the data directory (logs) for a look after the test.
     if (std::getenv("CUTOVER_KEEP_TEST_DIR") == nullptr) {
