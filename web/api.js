@@ -140,6 +140,22 @@ export function metricQuery({namespace, name, dimensions, statistic, period, sta
   return api(`/v1/metrics/query?${q}`);
 }
 
+// Several queries in one request (POST /v1/metrics/data): [{id, namespace, name, dimensions:
+// {Name: Value}, statistic, period, start, end}] → {id: answer}, each answer as metricQuery's.
+export async function metricData(queries) {
+  const body = {queries: queries.map(({id, namespace, name, dimensions, statistic, period, start, end}) => {
+    const q = {id, namespace, name, statistic, period};
+    if (dimensions) q.dimensions = dimensions;
+    if (start !== undefined) q.start = Math.floor(start);
+    if (end !== undefined) q.end = Math.floor(end);
+    return q;
+  })};
+  const got = await api('/v1/metrics/data', {method: 'POST', body});
+  const out = {};
+  for (const r of got.results || []) out[r.id] = r;
+  return out;
+}
+
 // A period that keeps a window to about 200 points; percentiles beyond 15 minutes need whole
 // minutes (docs/API.md).
 export function periodFor(spanMs) {

@@ -19,12 +19,12 @@
 #include <optional>
 
 #include "metrics/prometheus.h"
-#include "metrics/rollup.h"
 #include "api/codedeploy_api.h"
 #include "api/dashboard_assets.h"
 #include "api/errors.h"
 #include "api/http_types.h"
 #include "api/lambda_invoke.h"
+#include "api/metric_query.h"
 #include "config/service_spec.h"
 
 namespace cutover::api {
@@ -172,6 +172,7 @@ class Server final : public AdminServer {
         {V::get, "/v1/functions/{name}/logs", &Server::GetLogs},
         {V::get, "/v1/metrics", &Server::ListMetrics},
         {V::get, "/v1/metrics/query", &Server::QueryMetric},
+        {V::post, "/v1/metrics/data", &Server::MetricData},
         {V::get, "/metrics", &Server::Prometheus},
         {V::get, "/v1/alarms", &Server::ListAlarms},
         {V::get, "/v1/alarms/{name}", &Server::GetAlarm},
@@ -829,111 +830,46 @@ class Server final : public AdminServer {
   }
 
   // ?namespace=&name=&dimensions=Name=Value,...&statistic=Sum&period=60&start=MS&end=MS (or
-  // &minutes=N: the last N minutes of the daemon's clock)
+  // &minutes=N: the last N minutes of the daemon's clock); api/metric_query.h.
   asio::awaitable<Response> QueryMetric(Request&, const Params& p) {
     if (settings_.metrics == nullptr) co_return ErrorResponse(NotFound("metrics are off"));
-    auto param = [&](const char* name, std::string fallback) {
-      auto it = p.find(std::string("?") + name);
-      return it == p.end() ? fallback : it->second;
-    };
-    std::string ns = param("namespace", ""), name = param("name", "");
-    if (ns.empty() || name.empty()) {
-      co_return ErrorResponse(InvalidArgument("namespace and name are required"));
-    }
-    metrics::Dimensions dims;
-    std::string dim_text = param("dimensions", "");
-    for (size_t start = 0; start < dim_text.size();) {
-      size_t end = dim_text.find(',', start);
-      if (end == std::string::npos) end = dim_text.size();
-      std::string pair = dim_text.substr(start, end - start);
-      size_t eq = pair.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        co_return ErrorResponse(
-            InvalidArgument(fmt::format("dimension '{}' is not Name=Value", pair)));
-      }
-      dims.emplace_back(pair.substr(0, eq), pair.substr(eq + 1));
-      start = end + 1;
-    }
-    auto statistic = metrics::ParseStatistic(param("statistic", "Average"));
-    if (!statistic.ok()) co_return ErrorResponse(statistic.status());
-    int64_t period = 0, start_ms = 0, end_ms = 0;
     const int64_t now_ms = ToEpochMillis(clock_.Now());
-    auto number = [&](const char* key, int64_t fallback, int64_t* out) {
-      std::string text = param(key, "");
-      if (text.empty()) {
-        *out = fallback;
-        return true;
-      }
-      auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
-      return ec == std::errc() && ptr == text.data() + text.size();
-    };
-    if (!number("period", 60, &period) || period <= 0 || period > 86400) {
-      co_return ErrorResponse(InvalidArgument("period must be 1..86400 seconds"));
+    auto query = MetricQueryFromParams(
+        [&](std::string_view name) -> std::optional<std::string> {
+          auto it = p.find(fmt::format("?{}", name));
+          if (it == p.end()) return std::nullopt;
+          return it->second;
+        },
+        now_ms);
+    if (!query.ok()) co_return ErrorResponse(query.status());
+    auto points = AnswerMetricQuery(*query, *settings_.metrics, settings_.store, now_ms);
+    if (!points.ok()) co_return ErrorResponse(points.status());
+    Response res{http::status::ok, 11};
+    res.set(http::field::content_type, "application/json");
+    AppendMetricAnswer(&res.body(), *query, settings_.metrics->Find(query->key) != nullptr,
+                       *points);
+    co_return res;
+  }
+
+  // {"queries": [...]} -> {"results": [...]}, each answer as GET /v1/metrics/query's, in order.
+  asio::awaitable<Response> MetricData(Request& req, const Params&) {
+    if (settings_.metrics == nullptr) co_return ErrorResponse(NotFound("metrics are off"));
+    const int64_t now_ms = ToEpochMillis(clock_.Now());
+    auto queries = MetricQueriesFromJson(req.body(), now_ms);
+    if (!queries.ok()) co_return ErrorResponse(queries.status());
+    Response res{http::status::ok, 11};
+    res.set(http::field::content_type, "application/json");
+    std::string& body = res.body();
+    body = "{\"results\":[";
+    for (size_t i = 0; i < queries->size(); ++i) {
+      const MetricQuery& q = (*queries)[i];
+      auto points = AnswerMetricQuery(q, *settings_.metrics, settings_.store, now_ms);
+      if (!points.ok()) co_return ErrorResponse(points.status());
+      if (i > 0) body.push_back(',');
+      AppendMetricAnswer(&body, q, settings_.metrics->Find(q.key) != nullptr, *points);
     }
-    int64_t minutes = 15;
-    if (!number("minutes", 15, &minutes) || minutes <= 0) {
-      co_return ErrorResponse(InvalidArgument("minutes must be a positive integer"));
-    }
-    if (!number("end", now_ms, &end_ms) ||
-        !number("start", end_ms - minutes * 60 * 1000, &start_ms) || start_ms >= end_ms) {
-      co_return ErrorResponse(InvalidArgument("start and end are epoch milliseconds, start < end"));
-    }
-    if ((end_ms - start_ms) / 1000 / period > 100000) {
-      co_return ErrorResponse(InvalidArgument("too many datapoints: widen the period"));
-    }
-    metrics::MetricKey key = metrics::MakeKey(ns, name, std::move(dims));
-    auto points = settings_.metrics->Query(key, *statistic, start_ms, end_ms,
-                                           static_cast<int>(period));
-    // Older than memory (3 h): whole-minute periods come from the 1-minute rollups in the store.
-    const int64_t memory_start_ms = now_ms - 3 * 3600 * 1000;
-    if (settings_.store != nullptr && period % 60 == 0 && !points.empty() &&
-        points.front().timestamp_ms < memory_start_ms) {
-      const std::string encoded = metrics::EncodeMetricKey(key);
-      const int64_t from_minute = points.front().timestamp_ms / 60000;
-      const int64_t to_minute = std::min(end_ms, memory_start_ms) / 60000 + 1;
-      std::vector<store::MetricRollupRecord> rows;
-      Status st = settings_.store->Read([&](store::StoreTxn& txn) -> Status {
-        CUTOVER_ASSIGN_OR_RETURN(rows, txn.ListMetricRollups(encoded, from_minute, to_minute));
-        return Status::Ok();
-      });
-      if (!st.ok()) co_return ErrorResponse(st);
-      size_t next = 0;
-      for (auto& dp : points) {
-        if (dp.timestamp_ms >= memory_start_ms) break;
-        const int64_t end = dp.timestamp_ms + period * 1000;
-        std::vector<metrics::Aggregate> minutes;
-        while (next < rows.size() && rows[next].minute * 60000 < dp.timestamp_ms) ++next;
-        for (; next < rows.size() && rows[next].minute * 60000 < end; ++next) {
-          auto aggregate = metrics::DecodeAggregate(rows[next].data);
-          if (aggregate.ok()) {
-            minutes.push_back(std::move(*aggregate));
-          } else {
-            spdlog::warn("metric rollup {} minute {} unreadable: {}", key.ToString(),
-                         rows[next].minute, aggregate.status().ToString());
-          }
-        }
-        if (!minutes.empty()) dp = metrics::ComputeFromRollups(*statistic, minutes, dp.timestamp_ms);
-      }
-    }
-    json::array out;
-    for (const auto& dp : points) {
-      json::object o;
-      o["timestamp"] = dp.timestamp_ms;
-      if (dp.value) {
-        o["value"] = *dp.value;
-      } else {
-        o["value"] = nullptr;
-      }
-      o["sample_count"] = dp.sample_count;
-      out.push_back(std::move(o));
-    }
-    json::object body;
-    body["metric"] = key.ToString();
-    body["statistic"] = metrics::ToString(*statistic);
-    body["period"] = period;
-    body["exists"] = settings_.metrics->Find(key) != nullptr;
-    body["datapoints"] = std::move(out);
-    co_return JsonResponse(200, body);
+    body.append("]}");
+    co_return res;
   }
 
   asio::awaitable<Response> Prometheus(Request&, const Params&) {

@@ -244,6 +244,14 @@ async function main() {
   });
   mark(`traffic split moved: ${second.text}`);
   if (!(await status.textContent()).includes('In progress')) throw new Error('the deployment is not shown in progress');
+  // The per-version charts fill from the batched metric query (POST /v1/metrics/data): both
+  // versions served some of the light traffic by now.
+  const requestsChart = page.locator('figure.chart', {has: page.locator('.chart-title', {hasText: 'Requests per second'})});
+  const chartSummary = await waitFor('req/s of both versions on the requests chart', 10_000, async () => {
+    const text = (await requestsChart.locator('.chart-summary').textContent()) || '';
+    return /v1 original: [\d.,]+ req\/s/.test(text) && /v2 [a-z]+: [\d.,]+ req\/s/.test(text) ? text : null;
+  });
+  mark(`requests chart: ${chartSummary}`);
   await page.screenshot({path: path.join(out, 'deployment-shifting.png'), fullPage: true});
 
   // ---- Stop and roll back: the confirmation is a real dialog; Escape cancels, Confirm goes
