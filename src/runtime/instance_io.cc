@@ -41,12 +41,16 @@ InstanceIo::InstanceIo(uint64_t id, std::weak_ptr<InstancePool> pool, asio::io_c
       timer_(strand_) {}
 
 Result<uint16_t> InstanceIo::OpenEndpoint() {
-  CUTOVER_ASSIGN_OR_RETURN(server_, RuntimeApiServer::Create(strand_, shared_from_this()));
+  CUTOVER_ASSIGN_OR_RETURN(server_, RuntimeApiServer::Create(strand_, shared_from_this(),
+                                                             PeerPolicy::kOwnProcessTree));
   server_->Start();
   return server_->port();
 }
 
 void InstanceIo::Attach(LaunchedProcess process, TimePoint init_deadline) {
+  // The endpoint serves this process and its descendants from now on (and the connections that
+  // arrived first, once checked).
+  server_->ServeOnlyProcessTree(process.pid);
   asio::post(
       strand_, [self = shared_from_this(), process = std::move(process), init_deadline]() mutable {
         self->pid_ = process.pid;

@@ -6,7 +6,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <atomic>
 #include <optional>
+
+#include "runtime/peer_process.h"
 
 namespace cutover::runtime {
 
@@ -62,6 +65,12 @@ ApiReply NotFoundReply() {
   return ApiReply{404, R"({"errorMessage":"Not found","errorType":"NotFound"})"};
 }
 
+ApiReply AccessDeniedReply() {
+  return ApiReply{403,
+                  R"({"errorMessage":"this Runtime API endpoint serves only its own instance's )"
+                  R"(processes","errorType":"AccessDeniedException"})"};
+}
+
 ApiReply MethodNotAllowedReply() {
   return ApiReply{405, R"({"errorMessage":"Method not allowed","errorType":"MethodNotAllowed"})"};
 }
@@ -76,6 +85,8 @@ class ApiConnection final : public std::enable_shared_from_this<ApiConnection> {
   ~ApiConnection() = default;
 
   void Start() { Read(); }
+  // Every request on this connection gets 403: its peer is not the instance's.
+  void Refuse() { foreign_ = true; }
 
   void WriteEvent(NextEvent event) {
     response_ = {};
@@ -129,6 +140,11 @@ class ApiConnection final : public std::enable_shared_from_this<ApiConnection> {
   }
 
   void Dispatch(bool over_limit) {
+    if (foreign_) {
+      keep_alive_ = false;
+      Reply(AccessDeniedReply());
+      return;
+    }
     RuntimeApiHandler* handler = server_->handler();
     if (handler == nullptr) {
       keep_alive_ = false;
@@ -244,14 +260,20 @@ class ApiConnection final : public std::enable_shared_from_this<ApiConnection> {
   NextEvent event_;  // the event being written, minus its payload (in response_)
   bool writing_event_ = false;
   bool keep_alive_ = true;
+  bool foreign_ = false;
 };
 
-RuntimeApiServer::RuntimeApiServer(Strand strand, std::shared_ptr<RuntimeApiHandler> handler)
-    : strand_(std::move(strand)), acceptor_(strand_), handler_(std::move(handler)) {}
+RuntimeApiServer::RuntimeApiServer(Strand strand, std::shared_ptr<RuntimeApiHandler> handler,
+                                   PeerPolicy policy)
+    : strand_(std::move(strand)),
+      acceptor_(strand_),
+      handler_(std::move(handler)),
+      policy_(policy) {}
 
 Result<std::shared_ptr<RuntimeApiServer>> RuntimeApiServer::Create(
-    Strand strand, std::shared_ptr<RuntimeApiHandler> handler) {
-  auto server = std::make_shared<RuntimeApiServer>(std::move(strand), std::move(handler));
+    Strand strand, std::shared_ptr<RuntimeApiHandler> handler, PeerPolicy policy) {
+  auto server =
+      std::make_shared<RuntimeApiServer>(std::move(strand), std::move(handler), policy);
   beast::error_code ec;
   tcp::endpoint endpoint(asio::ip::make_address_v4("127.0.0.1"), 0);
   server->acceptor_.open(endpoint.protocol(), ec);
@@ -278,13 +300,69 @@ void RuntimeApiServer::Accept() {
         } else {
           beast::error_code ignored;
           socket.set_option(tcp::no_delay(true), ignored);
-          auto connection = std::make_shared<ApiConnection>(self, std::move(socket));
-          std::erase_if(self->connections_, [](const auto& w) { return w.expired(); });
-          self->connections_.push_back(connection);
-          connection->Start();
+          self->Admit(std::move(socket));
         }
         self->Accept();
       });
+}
+
+void RuntimeApiServer::ServeOnlyProcessTree(pid_t root) {
+  asio::dispatch(strand_, [self = shared_from_this(), root] {
+    self->owner_ = root;
+    std::vector<tcp::socket> waiting = std::move(self->waiting_);
+    self->waiting_.clear();
+    for (auto& socket : waiting) self->Admit(std::move(socket));
+  });
+}
+
+void RuntimeApiServer::Admit(tcp::socket socket) {
+  if (closed_) return;
+  if (policy_ == PeerPolicy::kOwnProcessTree && owner_ <= 0) {
+    waiting_.push_back(std::move(socket));
+    return;
+  }
+  Serve(std::move(socket));
+}
+
+void RuntimeApiServer::Serve(tcp::socket socket) {
+  bool foreign = false;
+  if (policy_ == PeerPolicy::kOwnProcessTree) {
+    beast::error_code ec_local, ec_remote;
+    const tcp::endpoint local = socket.local_endpoint(ec_local);
+    const tcp::endpoint remote = socket.remote_endpoint(ec_remote);
+    if (ec_local || ec_remote) return;  // gone already
+    const PeerCheck check = CheckLoopbackPeer(local, remote, owner_);
+    switch (check.verdict) {
+      case PeerVerdict::kOwn:
+        break;
+      case PeerVerdict::kForeign:
+        foreign = true;
+        // The first refusals of an endpoint are worth a warning each; a flood is not.
+        if (++refused_ <= 3) {
+          spdlog::warn("runtime API port {}: refusing a connection from another process: {}",
+                       port_, check.detail);
+        } else {
+          spdlog::debug("runtime API port {}: refusing a connection from another process: {}",
+                        port_, check.detail);
+        }
+        break;
+      case PeerVerdict::kUnknown: {
+        static std::atomic<bool> warned{false};
+        if (!warned.exchange(true)) {
+          spdlog::warn(
+              "runtime API: cannot tell which process connected ({}); serving it. Instances are "
+              "not kept from each other's Runtime API endpoints on this machine.",
+              check.detail);
+        }
+        break;
+      }
+    }
+  }
+  auto connection = std::make_shared<ApiConnection>(shared_from_this(), std::move(socket));
+  if (foreign) connection->Refuse();
+  std::erase_if(connections_, [](const auto& w) { return w.expired(); });
+  connections_.push_back(connection);
+  connection->Start();
 }
 
 void RuntimeApiServer::Park(std::shared_ptr<ApiConnection> connection) {
@@ -318,6 +396,8 @@ void RuntimeApiServer::CloseOnStrand() {
     if (auto c = weak.lock()) c->Close();
   }
   connections_.clear();
+  for (auto& socket : waiting_) socket.close(ignored);
+  waiting_.clear();
   handler_.reset();
 }
 

@@ -9,11 +9,18 @@
 // kMaxPayloadBytes + 1 MiB are read whole (the handler decides on 413); larger ones get 413 and the
 // connection is closed, because the rest of the body cannot be skipped cheaply.
 //
-// The server knows nothing about pools or processes: every request goes to its RuntimeApiHandler.
+// The server knows nothing about pools: every request goes to its RuntimeApiHandler. It knows one
+// process, with PeerPolicy::kOwnProcessTree: a connection is served only when the socket at its
+// other end belongs to that process or a descendant (runtime/peer_process.h), checked once when
+// it is accepted; connections accepted before the process is named wait for ServeOnlyProcessTree.
+// Any request on a connection from another process gets 403 AccessDeniedException, so one
+// instance cannot answer another's invocation or take its next event.
 //
 // Thread-safety: all work runs on the strand given at creation; the handler is called only there.
 // Create, port, Start, Deliver and Close may be called from any thread.
 #pragma once
+
+#include <sys/types.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -66,16 +73,25 @@ class RuntimeApiHandler {
 
 class ApiConnection;
 
+enum class PeerPolicy {
+  kAnyLocalProcess,  // tests that play the runtime themselves
+  kOwnProcessTree,   // the daemon: only the instance's process tree (ServeOnlyProcessTree)
+};
+
 class RuntimeApiServer final : public std::enable_shared_from_this<RuntimeApiServer> {
  public:
   // Binds 127.0.0.1:0. Call Start() to accept.
   static Result<std::shared_ptr<RuntimeApiServer>> Create(
-      Strand strand, std::shared_ptr<RuntimeApiHandler> handler);
+      Strand strand, std::shared_ptr<RuntimeApiHandler> handler,
+      PeerPolicy policy = PeerPolicy::kAnyLocalProcess);
 
   uint16_t port() const { return port_; }
   const Strand& strand() const { return strand_; }
 
   void Start();
+  // kOwnProcessTree: the process whose tree may use this endpoint (the instance, once launched).
+  // Connections waiting for it are checked now. Any thread.
+  void ServeOnlyProcessTree(pid_t root);
   // Writes `event` to the parked GET /next. REQUIRES: on the strand.
   void DeliverOnStrand(NextEvent event);
   // Stops accepting, closes every connection and drops the handler. Idempotent.
@@ -85,10 +101,13 @@ class RuntimeApiServer final : public std::enable_shared_from_this<RuntimeApiSer
   RuntimeApiHandler* handler() const { return handler_.get(); }
   void Park(std::shared_ptr<ApiConnection> connection);
 
-  RuntimeApiServer(Strand strand, std::shared_ptr<RuntimeApiHandler> handler);
+  RuntimeApiServer(Strand strand, std::shared_ptr<RuntimeApiHandler> handler, PeerPolicy policy);
 
  private:
   void Accept();
+  // Starts serving an accepted connection, or keeps it until the owner is known (strand only).
+  void Admit(boost::asio::ip::tcp::socket socket);
+  void Serve(boost::asio::ip::tcp::socket socket);
   void CloseOnStrand();
 
   Strand strand_;
@@ -99,6 +118,10 @@ class RuntimeApiServer final : public std::enable_shared_from_this<RuntimeApiSer
   std::shared_ptr<ApiConnection> parked_;
   std::vector<std::weak_ptr<ApiConnection>> connections_;
   bool closed_ = false;
+  const PeerPolicy policy_;
+  pid_t owner_ = 0;  // kOwnProcessTree: 0 until ServeOnlyProcessTree
+  std::vector<boost::asio::ip::tcp::socket> waiting_;  // accepted before the owner was known
+  uint64_t refused_ = 0;  // connections from other processes, for the log
 };
 
 }  // namespace cutover::runtime

@@ -290,12 +290,10 @@ json::array Answer(int status, const char* error_type) { return json::array{stat
 // --- 2. Runtime API: an instance's endpoint serves only that instance ---------------------------
 
 // Two instances of one function run at once and each knows the other's endpoint and request id.
-// An endpoint takes only the id it delivered, once: the other instance's id at this endpoint,
-// this id at the other's endpoint, a made-up id get 400 InvalidRequestID; a second answer for an
-// id, at its own endpoint or the other's, gets 403 InvalidStateTransition — Lambda's Runtime API
-// codes — and each invocation returns its own result. (The one answer that is not refused — a
-// running invocation's id posted to its own endpoint by another process — is the disabled test
-// below.)
+// An endpoint takes only the id it delivered, once: the other instance's id at this endpoint and
+// a made-up id get 400 InvalidRequestID, a second answer for an id 403 InvalidStateTransition —
+// Lambda's Runtime API codes. The other instance's endpoint refuses this one's process outright:
+// 403 AccessDeniedException, whatever the id. Each invocation returns its own result.
 TEST_F(SecurityTest, RuntimeApiRefusesAnswersForAnotherInstancesInvocation) {
   std::vector<HttpResult> responses = RunPair("spy");
   std::map<std::string, json::object> results = Results("spy");
@@ -313,19 +311,20 @@ TEST_F(SecurityTest, RuntimeApiRefusesAnswersForAnotherInstancesInvocation) {
     EXPECT_TRUE(r.at("peer_probed").as_bool());
     EXPECT_TRUE(r.at("peer_answered").as_bool());
 
-    // While both ran: the other's id at this endpoint, this id at the other's endpoint, an id
-    // nobody delivered — all unknown ids there.
+    // While both ran: the other's id at this endpoint, an id nobody delivered — unknown ids
+    // there; anything at the other's endpoint — not this process's endpoint.
     EXPECT_EQ(r.at("own_endpoint_other_id_response"), Answer(400, "InvalidRequestID"));
     EXPECT_EQ(r.at("own_endpoint_other_id_error"), Answer(400, "InvalidRequestID"));
-    EXPECT_EQ(r.at("other_endpoint_own_id_response"), Answer(400, "InvalidRequestID"));
-    EXPECT_EQ(r.at("other_endpoint_own_id_error"), Answer(400, "InvalidRequestID"));
+    EXPECT_EQ(r.at("other_endpoint_own_id_response"), Answer(403, "AccessDeniedException"));
+    EXPECT_EQ(r.at("other_endpoint_own_id_error"), Answer(403, "AccessDeniedException"));
     EXPECT_EQ(r.at("unknown_id_response"), Answer(400, "InvalidRequestID"));
     // Its own answer, once; then a second answer for the same id, response or error: 403.
     EXPECT_EQ(r.at("own_response"), Answer(202, ""));
     EXPECT_EQ(r.at("own_second_response"), Answer(403, "InvalidStateTransition"));
     EXPECT_EQ(r.at("own_error_after_response"), Answer(403, "InvalidStateTransition"));
-    // A second answer for the other's id, at the other's endpoint, after it answered: 403.
-    EXPECT_EQ(r.at("other_endpoint_other_id_after_answer"), Answer(403, "InvalidStateTransition"));
+    // The other's id at the other's endpoint, after it answered: refused as every request from
+    // this process there is.
+    EXPECT_EQ(r.at("other_endpoint_other_id_after_answer"), Answer(403, "AccessDeniedException"));
   }
   // The invocations' real results, untouched by the forged answers.
   std::set<std::string> bodies;
@@ -342,16 +341,12 @@ TEST_F(SecurityTest, RuntimeApiRefusesAnswersForAnotherInstancesInvocation) {
   EXPECT_EQ(LambdaSum("Errors", "security-test-spy"), 0);
 }
 
-// KNOWN GAP, disabled until it is closed: an instance that learns a running invocation's id and
-// its instance's endpoint can answer it through that endpoint. Every instance's Runtime API
-// listens on 127.0.0.1, and a loopback TCP connection says nothing about which process opened
-// it, so the endpoint cannot tell its own runtime from a sibling. Lambda closes this with a
-// network namespace per sandbox (no sibling can even connect). Request ids are random and only
-// ever handed to their instance, but a function can read the data directory's logs (START lines
-// name running ids) and find listening ports in /proc/net/tcp. Run with
-// --gtest_also_run_disabled_tests to see the hijack succeed today (202, and the victim's caller
-// gets "forged").
-TEST_F(SecurityTest, DISABLED_AnotherInstanceCannotAnswerARunningInvocationThroughItsEndpoint) {
+// The attack the peer check closes: an instance that learned a running invocation's id and its
+// instance's endpoint (the data directory's logs name running ids, /proc/net/tcp lists the
+// listening ports) posts a forged answer there first. Every endpoint listens on 127.0.0.1, so it
+// asks the kernel which process holds the connecting socket (runtime/peer_process.h): the
+// attacker gets 403 and the victim's caller its real answer.
+TEST_F(SecurityTest, AnotherInstanceCannotAnswerARunningInvocationThroughItsEndpoint) {
   std::vector<HttpResult> responses = RunPair("hijack");
   std::map<std::string, json::object> results = Results("hijack");
   ASSERT_EQ(results.size(), 2u);
@@ -359,7 +354,7 @@ TEST_F(SecurityTest, DISABLED_AnotherInstanceCannotAnswerARunningInvocationThrou
     SCOPED_TRACE(json::serialize(r));
     ASSERT_FALSE(r.contains("error"));
     if (r.at("role") == "attacker") {
-      EXPECT_NE(r.at("hijack").as_array().at(0), 202);
+      EXPECT_EQ(r.at("hijack"), Answer(403, "AccessDeniedException"));
     } else {
       EXPECT_TRUE(r.at("attacked").as_bool());
       EXPECT_EQ(r.at("own_response"), Answer(202, ""));
