@@ -7,5 +7,7 @@
 namespace cutover::testing {
 
 uint64_t Allocations();
+// False under ThreadSanitizer, whose runtime owns operator new: tests that count should skip.
+bool AllocationsCounted();
 
 }  // namespace cutover::testing

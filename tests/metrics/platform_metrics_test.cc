@@ -216,6 +216,7 @@ TEST(PerVersionTest, CutoverNamespaceSplitsTheGatewayViewByExecutedVersion) {
 // (gateway/server.cc, Record); the control loop's Ingest allocates only for a (route, version) or
 // a second it has not seen before, never per sample.
 TEST(SteadyStateTest, PushAndIngestAllocateNothingPerRequest) {
+  if (!cutover::testing::AllocationsCounted()) GTEST_SKIP() << "ThreadSanitizer owns operator new";
   MetricsStore store;
   PlatformMetrics platform(store);
   Recorder recorder(1, 1 << 12);
