@@ -37,6 +37,8 @@ bool ValidDeploymentId(std::string_view id) {
 }  // namespace
 
 struct DeploymentController::Change {
+  explicit Change(Deployment d) : deployment(std::move(d)) {}
+
   Deployment deployment;  // as it will be stored
   std::vector<std::pair<std::string, json::object>> events;
   std::optional<store::AliasRecord> alias;  // the alias after the change, when it moves
