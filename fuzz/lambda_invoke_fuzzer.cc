@@ -7,8 +7,8 @@
 //                     /2015-03-31/functions/{name}/invocations[?Qualifier=Q]
 //   "Name: value"     header lines, up to an empty line
 //   the rest          the body (the invocation payload)
-// The target is routed the way the admin server routes it ({name} is one path segment,
-// percent-decoded; query parameters decoded with ParseQuery, the first Qualifier wins).
+// The target is routed as the admin server routes it (api::MatchPathPattern: {name} is one path
+// segment, percent-decoded; query parameters decoded with ParseQuery, the first Qualifier wins).
 //
 // Invariants: only the Invoke API's status codes; every error is AWS's error shape (the
 // x-amzn-ErrorType header and a JSON body with "message"); a 200 names the executed version.
@@ -54,22 +54,6 @@ std::string_view NextLine(std::string_view& text) {
   return line;
 }
 
-std::vector<std::string_view> Segments(std::string_view path) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    if (path[i] == '/') {
-      ++i;
-      continue;
-    }
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    out.push_back(path.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
-
 }  // namespace
 }  // namespace cutover::fuzz
 
@@ -81,12 +65,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   std::string_view target = NextLine(text);
   std::string_view path = target.substr(0, target.find('?'));
-  std::vector<std::string_view> segs = Segments(path);
-  if (segs.size() != 4 || segs[0] != "2015-03-31" || segs[1] != "functions" ||
-      segs[3] != "invocations") {
+  static const std::vector<std::string> kPattern = {"2015-03-31", "functions", "{name}",
+                                                    "invocations"};
+  api::Params params;
+  if (!api::MatchPathPattern(kPattern, api::PathSegments(path), &params)) {
     return 0;  // the admin server routes it elsewhere
   }
-  std::string name = api::PercentDecode(segs[2]);
+  const std::string& name = params["name"];
   std::string qualifier;
   bool have_qualifier = false;
   if (size_t q = target.find('?'); q != std::string_view::npos) {

@@ -46,19 +46,9 @@ struct Route {
   Handler handler;
 };
 
-std::vector<std::string> Split(std::string_view path) {
+std::vector<std::string> PatternSegments(std::string_view pattern) {
   std::vector<std::string> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    if (path[i] == '/') {
-      ++i;
-      continue;
-    }
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    out.emplace_back(path.substr(i, j - i));
-    i = j;
-  }
+  for (std::string_view segment : PathSegments(pattern)) out.emplace_back(segment);
   return out;
 }
 
@@ -145,7 +135,7 @@ class Server final : public AdminServer {
 
  private:
   void Add(http::verb method, std::string pattern, Handler handler) {
-    Route r{method, pattern, Split(pattern), std::move(handler)};
+    Route r{method, pattern, PatternSegments(pattern), std::move(handler)};
     routes_.push_back(std::move(r));
   }
 
@@ -211,20 +201,10 @@ class Server final : public AdminServer {
   // Finds the route for (method, path); sets *path_matched when some route has the path.
   const Route* FindRoute(http::verb method, std::string_view path, Params& params,
                          bool* path_matched) const {
-    auto segs = Split(path);
+    const std::vector<std::string_view> segs = PathSegments(path);
     for (const Route& r : routes_) {
-      if (r.segments.size() != segs.size()) continue;
       Params p;
-      bool ok = true;
-      for (size_t i = 0; i < segs.size() && ok; ++i) {
-        const std::string& s = r.segments[i];
-        if (s.size() > 2 && s.front() == '{' && s.back() == '}') {
-          p[s.substr(1, s.size() - 2)] = PercentDecode(segs[i]);
-        } else {
-          ok = s == segs[i];
-        }
-      }
-      if (!ok) continue;
+      if (!MatchPathPattern(r.segments, segs, &p)) continue;
       *path_matched = true;
       if (r.method == method) {
         params = std::move(p);

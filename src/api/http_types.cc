@@ -52,4 +52,37 @@ std::vector<std::pair<std::string, std::string>> ParseQuery(std::string_view que
   return out;
 }
 
+std::vector<std::string_view> PathSegments(std::string_view path) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+bool MatchPathPattern(const std::vector<std::string>& pattern,
+                      const std::vector<std::string_view>& path, Params* params) {
+  if (pattern.size() != path.size()) return false;
+  for (size_t i = 0; i < path.size(); ++i) {
+    const std::string& s = pattern[i];
+    const bool parameter = s.size() > 2 && s.front() == '{' && s.back() == '}';
+    if (!parameter && s != path[i]) return false;
+  }
+  for (size_t i = 0; i < path.size(); ++i) {
+    const std::string& s = pattern[i];
+    if (s.size() > 2 && s.front() == '{' && s.back() == '}') {
+      (*params)[s.substr(1, s.size() - 2)] = PercentDecode(path[i]);
+    }
+  }
+  return true;
+}
+
 }  // namespace cutover::api

@@ -20,4 +20,13 @@ std::string PercentDecode(std::string_view in);
 // "a=1&b=x%20y" -> {{"a","1"},{"b","x y"}}; '+' decodes to a space.
 std::vector<std::pair<std::string, std::string>> ParseQuery(std::string_view query);
 
+// A path's non-empty segments: "/v1//functions/x/" -> {"v1", "functions", "x"}. The views point
+// into `path`.
+std::vector<std::string_view> PathSegments(std::string_view path);
+// Whether a path's segments match a route pattern's ("/v1/functions/{name}" split the same way):
+// literal segments equal, each "{name}" any one segment, whose percent-decoded value goes to
+// (*params)[name]. *params is filled only on a match.
+bool MatchPathPattern(const std::vector<std::string>& pattern,
+                      const std::vector<std::string_view>& path, Params* params);
+
 }  // namespace cutover::api

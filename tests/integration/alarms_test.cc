@@ -59,18 +59,26 @@ TEST(AlarmsTest, SeedAlarmFiresOnFiveHundredsRecoversAndSurvivesRestart) {
   EXPECT_NE(std::string(alarm["reason_data"].as_string()).find("\"evaluatedDatapoints\""),
             std::string::npos);
 
-  // The metric behind it, by the API and in the Prometheus text.
-  HttpResult q = daemon->Admin(
-      "GET",
-      "/v1/metrics/query?namespace=AWS/ApiGateway&name=5XXError&dimensions=ApiName=dev-bref-"
-      "canary-deployments-demo&statistic=Sum&period=60&minutes=10");
-  ASSERT_EQ(q.status, 200) << q.body;
-  double total = 0;
-  const json::value answer = json::parse(q.body);
-  for (const auto& dp : answer.as_object().at("datapoints").as_array()) {
-    if (dp.as_object().at("value").is_number()) total += dp.as_object().at("value").to_number<double>();
-  }
-  EXPECT_EQ(total, 10);
+  // The metric behind it, by the API and in the Prometheus text. The alarm may have fired on the
+  // first samples, before the control tick drained the last requests' ones: wait for all 10.
+  auto sum = [&] {
+    HttpResult q = daemon->Admin(
+        "GET",
+        "/v1/metrics/query?namespace=AWS/ApiGateway&name=5XXError&dimensions=ApiName=dev-bref-"
+        "canary-deployments-demo&statistic=Sum&period=60&minutes=10");
+    EXPECT_EQ(q.status, 200) << q.body;
+    double total = 0;
+    boost::system::error_code ec;
+    const json::value answer = json::parse(q.body, ec);
+    if (ec) return -1.0;
+    for (const auto& dp : answer.as_object().at("datapoints").as_array()) {
+      if (dp.as_object().at("value").is_number()) {
+        total += dp.as_object().at("value").to_number<double>();
+      }
+    }
+    return total;
+  };
+  EXPECT_TRUE(WaitFor([&] { return sum() == 10; }, std::chrono::seconds(10))) << sum();
   HttpResult prom = daemon->Admin("GET", "/metrics");
   EXPECT_NE(prom.body.find(std::string("cutover_alarm_state{alarm=\"") + kAlarm +
                            "\",state=\"ALARM\"} 1"),
