@@ -209,11 +209,19 @@ Result<std::vector<MetricQuery>> MetricQueriesFromJson(std::string_view body, in
   std::vector<MetricQuery> out;
   out.reserve(queries.size());
   std::set<std::string> ids;
+  int64_t datapoints = 0;
   for (size_t i = 0; i < queries.size(); ++i) {
     CUTOVER_ASSIGN_OR_RETURN(MetricQuery q, QueryFromJson(queries[i], i, now_ms));
     if (q.id.empty()) q.id = fmt::format("q{}", i);
     if (!ids.insert(q.id).second) {
       return InvalidArgument(fmt::format("queries[{}].id: '{}' is used twice", i, q.id));
+    }
+    datapoints += (q.end_ms - q.start_ms) / 1000 / q.period_s + 1;
+    if (datapoints > kMaxDatapointsPerBatch) {
+      return InvalidArgument(fmt::format(
+          "queries[{}]: the queries up to here ask for more than {} datapoints in all: widen "
+          "their periods or split the request",
+          i, kMaxDatapointsPerBatch));
     }
     out.push_back(std::move(q));
   }

@@ -41,6 +41,9 @@ struct MetricQuery {
 inline constexpr size_t kMaxQueriesPerBatch = 100;
 // The most datapoints one query may answer.
 inline constexpr int64_t kMaxDatapointsPerQuery = 100000;
+// The most datapoints one batch may answer, all its queries together: GetMetricData's limit
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html).
+inline constexpr int64_t kMaxDatapointsPerBatch = 100800;
 
 // The query-string form: namespace, name, dimensions ("Name=Value,..."), statistic (default
 // Average), period (default 60), start and end (epoch ms; end defaults to now_ms) or minutes (the
@@ -53,7 +56,8 @@ Result<MetricQuery> MetricQueryFromParams(const ParamLookup& param, int64_t now_
 //   {"queries": [{"id": "q1", "namespace": "...", "name": "...", "dimensions": {"Name": "Value"},
 //                 "statistic": "p99", "period": 1, "start": MS, "end": MS, "minutes": N}, ...]}
 // with the same defaults as the query string; 1 to kMaxQueriesPerBatch queries, ids unique when
-// given (a missing id becomes "q<index>"). Errors name the query: "queries[2].period: ...".
+// given (a missing id becomes "q<index>"), at most kMaxDatapointsPerBatch datapoints in all.
+// Errors name the query: "queries[2].period: ...".
 Result<std::vector<MetricQuery>> MetricQueriesFromJson(std::string_view body, int64_t now_ms);
 
 // One datapoint per period of [start_ms, end_ms) from memory; periods older than memory (3 h) and

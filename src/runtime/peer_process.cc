@@ -123,7 +123,8 @@ Holds HoldsSocket(pid_t pid, uint64_t inode) {
 
 }  // namespace
 
-std::vector<pid_t> ProcessTree(pid_t root) {
+std::vector<pid_t> ProcessTree(pid_t root, bool* complete) {
+  if (complete != nullptr) *complete = true;
   std::vector<pid_t> tree;
   std::set<pid_t> seen;
   if (::access(fmt::format("/proc/{}", root).c_str(), F_OK) != 0) return tree;
@@ -137,7 +138,12 @@ std::vector<pid_t> ProcessTree(pid_t root) {
     DirCloser closer{tasks};
     while (const dirent* task = ::readdir(tasks)) {
       if (task->d_name[0] == '.') continue;
-      std::ifstream children(fmt::format("{}/{}/children", tasks_path, task->d_name));
+      const std::string children_path = fmt::format("{}/{}/children", tasks_path, task->d_name);
+      std::ifstream children(children_path);
+      if (!children && errno == ENOENT && complete != nullptr &&
+          ::access(fmt::format("{}/{}", tasks_path, task->d_name).c_str(), F_OK) == 0) {
+        *complete = false;  // the task is there but the kernel keeps no children list
+      }
       pid_t child = 0;
       while (children >> child) {
         if (seen.insert(child).second) tree.push_back(child);
@@ -156,7 +162,8 @@ PeerCheck CheckLoopbackPeer(const tcp::endpoint& local, const tcp::endpoint& rem
             fmt::format("the socket at {}:{} is held by no process", remote.address().to_string(),
                         remote.port())};
   }
-  const std::vector<pid_t> tree = ProcessTree(root);
+  bool complete = true;
+  const std::vector<pid_t> tree = ProcessTree(root, &complete);
   bool unreadable = false;
   for (pid_t pid : tree) {
     switch (HoldsSocket(pid, *inode)) {
@@ -172,6 +179,11 @@ PeerCheck CheckLoopbackPeer(const tcp::endpoint& local, const tcp::endpoint& rem
   if (unreadable) {
     return {PeerVerdict::kUnknown,
             fmt::format("cannot read the descriptors of pid {}'s processes", root)};
+  }
+  if (!complete) {
+    return {PeerVerdict::kUnknown,
+            "this kernel does not list a process's children (CONFIG_PROC_CHILDREN), so the "
+            "descendants of an instance cannot be told from other processes"};
   }
   return {PeerVerdict::kForeign,
           fmt::format("socket {} ({}:{}) is not held by pid {} or its {} descendants", *inode,

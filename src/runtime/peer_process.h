@@ -35,7 +35,9 @@ struct PeerCheck {
 PeerCheck CheckLoopbackPeer(const boost::asio::ip::tcp::endpoint& local,
                             const boost::asio::ip::tcp::endpoint& remote, pid_t root);
 
-// `root` and its living descendants, root first; empty when root is gone. Exposed for tests.
-std::vector<pid_t> ProcessTree(pid_t root);
+// `root` and its living descendants, root first; empty when root is gone. *complete (when given)
+// is false when the kernel does not list children (no CONFIG_PROC_CHILDREN): the tree is then
+// root alone. Exposed for tests.
+std::vector<pid_t> ProcessTree(pid_t root, bool* complete = nullptr);
 
 }  // namespace cutover::runtime

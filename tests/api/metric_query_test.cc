@@ -132,6 +132,12 @@ TEST(MetricQueryTest, BatchErrorsNameTheQuery) {
   EXPECT_EQ(error(R"({"queries": [{"id": "a", "namespace": "N", "name": "M"},
                                   {"id": "a", "namespace": "N", "name": "M"}]})"),
             "queries[1].id: 'a' is used twice");
+  // Each query alone is within its limit (86,400 points); two are over the batch's 100,800.
+  const std::string day = R"({"namespace": "N", "name": "M", "period": 1, "minutes": 1440})";
+  EXPECT_TRUE(MetricQueriesFromJson(R"({"queries": [)" + day + "]}", kNowMs).ok());
+  EXPECT_EQ(error(R"({"queries": [)" + day + "," + day + "]}"),
+            "queries[1]: the queries up to here ask for more than 100800 datapoints in all: "
+            "widen their periods or split the request");
 }
 
 // The JSON answer carries what MetricsStore::Query computed, value null where a period is empty.
