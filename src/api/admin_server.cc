@@ -13,6 +13,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+#include <malloc.h>
+
 #include <charconv>
 #include <functional>
 #include <map>
@@ -658,7 +660,20 @@ class Server final : public AdminServer {
     }
     out["services"] = std::move(services);
     out["functions"] = std::move(fns);
+    out["heap"] = HeapJson();
     co_return JsonResponse(200, out);
+  }
+
+  // What the allocator holds (glibc's mallinfo2), so that a soak can tell live objects from memory
+  // the allocator keeps after they are freed: RSS alone cannot.
+  static json::object HeapJson() {
+    const struct mallinfo2 mi = ::mallinfo2();
+    json::object h;
+    h["in_use_bytes"] = static_cast<uint64_t>(mi.uordblks + mi.hblkhd);
+    h["free_bytes"] = static_cast<uint64_t>(mi.fordblks);
+    h["arena_bytes"] = static_cast<uint64_t>(mi.arena);
+    h["mmapped_bytes"] = static_cast<uint64_t>(mi.hblkhd);
+    return h;
   }
 
   asio::awaitable<Response> ListFunctions(Request&, const Params&) {
