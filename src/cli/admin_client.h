@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-#include "cli/http_client.h"
+#include "common/http_client.h"
 #include "common/status.h"
 
 namespace cutover::cli {

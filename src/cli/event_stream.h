@@ -23,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cli/http_client.h"
+#include "common/http_client.h"
 #include "common/status.h"
 
 namespace cutover::cli {

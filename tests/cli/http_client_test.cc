@@ -1,6 +1,6 @@
 // HttpClient and AdminClient: URL parsing, error mapping, timeouts.
 
-#include "cli/http_client.h"
+#include "common/http_client.h"
 
 #include <gtest/gtest.h>
 

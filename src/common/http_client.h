@@ -1,4 +1,4 @@
-// A small synchronous HTTP/1.1 client: the CLI's only way to talk to the daemon.
+// A small synchronous HTTP/1.1 client: how the CLI talks to the daemon and the etcd store to etcd.
 //
 // One request per connection (Connection: close), plain http only, with a connect timeout and an
 // overall I/O timeout. Failures are values:
@@ -21,7 +21,7 @@
 
 #include "common/status.h"
 
-namespace cutover::cli {
+namespace cutover {
 
 // Where the daemon listens, from an `--admin` URL such as "http://127.0.0.1:3001".
 struct Endpoint {
@@ -80,4 +80,4 @@ class HttpClient final {
   HttpClientOptions options_;
 };
 
-}  // namespace cutover::cli
+}  // namespace cutover

@@ -1,4 +1,4 @@
-#include "cli/http_client.h"
+#include "common/http_client.h"
 
 #include <fmt/format.h>
 
@@ -16,7 +16,7 @@
 #include <cctype>
 #include <string>
 
-namespace cutover::cli {
+namespace cutover {
 namespace {
 
 namespace asio = boost::asio;
@@ -197,4 +197,4 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request) const {
   return response;
 }
 
-}  // namespace cutover::cli
+}  // namespace cutover
