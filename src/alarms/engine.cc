@@ -227,10 +227,11 @@ void AlarmEngine::Evaluate(AlarmView& view, int64_t eval_time_s) {
 
 void AlarmEngine::Persist(const AlarmView& view, AlarmState old_state) {
   const std::string& name = view.spec.alarm_name;
+  const std::string definition = definition_[name];
   Status st = store_.Write([&](store::StoreTxn& txn) -> Status {
     CUTOVER_RETURN_IF_ERROR(txn.PutAlarmState(
         store::AlarmStateRecord{name, std::string(AlarmStateName(view.state)), view.reason,
-                                view.reason_data, view.updated_ms, definition_[name]}));
+                                view.reason_data, view.updated_ms, definition}));
     return txn.AppendAlarmHistory(store::AlarmHistoryRecord{
         name, view.updated_ms, std::string(AlarmStateName(old_state)),
         std::string(AlarmStateName(view.state)), view.reason, view.reason_data});

@@ -37,6 +37,9 @@ struct ServeOptions {
   std::filesystem::path admin_token_file;
   int admin_port = 3001;                 // --admin-port (0 = pick a free port)
   std::filesystem::path data_dir;        // --data; RunCli fills in <dir>/.cutover when not given
+  // --store: where the shared state lives: "" (SQLite in data_dir) or etcd://HOST:PORT[,...][/PREFIX]
+  // for a fleet of nodes (docs/SCALING.md). The daemon parses it (store::ParseStoreLocation).
+  std::string store;
   double time_scale = 1.0;               // --time-scale N (> 0)
   bool version_header = true;            // --no-version-header turns it off
   bool metrics = true;                   // --no-metrics: the gateway records nothing (benchmarks)

@@ -51,6 +51,9 @@ Command AddServeCommand(CLI::App& app, const ServeFn& serve) {
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
   sub->add_option("--data", options->data_dir, "State directory (default: <dir>/.cutover)");
+  sub->add_option("--store", options->store,
+                  "Where the state lives: sqlite (in --data, the default) or "
+                  "etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (shared by a fleet of nodes)");
   sub->add_option("--time-scale", options->time_scale,
                   "Run schedules, alarm periods and hook timeouts N times faster (N > 0)")
       ->capture_default_str();

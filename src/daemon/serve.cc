@@ -146,12 +146,34 @@ void PrintBanner(const cli::ServeOptions& o, const std::string& gateway_url,
   std::fflush(stdout);
 }
 
+// SQLite in the data directory, or etcd with this node's own metric rollups in the data
+// directory (node.db).
+Result<std::unique_ptr<store::StateStore>> OpenStore(const store::StoreLocation& location,
+                                                     const fs::path& data_dir) {
+  if (location.kind == store::StoreLocation::Kind::kSqlite) {
+    return store::OpenSqliteStore(data_dir / "state.db");
+  }
+  CUTOVER_ASSIGN_OR_RETURN(std::unique_ptr<store::StateStore> local,
+                           store::OpenSqliteStore(data_dir / "node.db"));
+  CUTOVER_ASSIGN_OR_RETURN(std::unique_ptr<store::StateStore> shared,
+                           store::OpenEtcdStore(location, std::move(local)));
+  spdlog::info("state in etcd at {} under {}; this node's metric rollups in {}",
+               location.etcd_endpoints, location.etcd_prefix, (data_dir / "node.db").string());
+  return shared;
+}
+
 }  // namespace
 
 int Serve(const cli::ServeOptions& o) {
   auto level = spdlog::level::from_str(o.log_level);
   spdlog::set_default_logger(spdlog::stderr_color_mt("cutover"));
   spdlog::set_level(level);
+
+  Result<store::StoreLocation> location = store::ParseStoreLocation(o.store);
+  if (!location.ok()) {
+    fmt::print(stderr, "cutover: {}\n", location.status().message());
+    return 2;
+  }
 
   // --run-as: refused before anything is created, so a mistake costs nothing.
   std::optional<runtime::UserAccount> run_as;
@@ -221,7 +243,7 @@ int Serve(const cli::ServeOptions& o) {
     clock = std::make_unique<ScaledClock>(o.time_scale);
   }
 
-  auto store = store::OpenSqliteStore(data_dir / "state.db");
+  Result<std::unique_ptr<store::StateStore>> store = OpenStore(*location, data_dir);
   if (!store.ok()) {
     fmt::print(stderr, "cutover: {}\n", store.status().ToString());
     return 1;

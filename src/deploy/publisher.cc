@@ -433,6 +433,9 @@ Result<PublishReport> Publisher::PublishService(const config::ServiceSpec& spec,
   std::shared_ptr<const router::RouteTable> table;
 
   Status st = store_.Write([&](store::StoreTxn& txn) -> Status {
+    // A store may run this again after another node's write won (state_store.h): only the last
+    // run's functions are what was committed.
+    report.functions.clear();
     for (const auto& fn : spec.functions) {
       FunctionState state;
       state.service = spec.service;

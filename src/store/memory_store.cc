@@ -350,23 +350,15 @@ class MemoryStore final : public StateStore {
  private:
   template <typename Body>
   Status Run(Body body) {
-    if (owner_.load() == std::this_thread::get_id()) {
-      return FailedPrecondition(
-          "a store transaction was started inside another one on the same thread");
-    }
+    CUTOVER_RETURN_IF_ERROR(owner_.CheckNotInside());
     std::lock_guard<std::mutex> lock(mu_);
-    owner_.store(std::this_thread::get_id());
-    struct Release {
-      std::atomic<std::thread::id>& owner;
-      ~Release() { owner.store(std::thread::id()); }
-    } release{owner_};
+    TxnOwner::Scope inside(owner_);
     return body();
   }
 
   std::mutex mu_;
   MemoryState state_;  // GUARDED_BY(mu_)
-  // The thread inside a transaction: re-entry is an error, not a deadlock (as in the SQLite store).
-  std::atomic<std::thread::id> owner_{};
+  TxnOwner owner_;     // re-entry is an error, not a deadlock
 };
 
 }  // namespace

@@ -130,4 +130,9 @@ Status UnpublishedVersion(const AliasRecord& record, uint32_t version) {
                   record.function_name, record.name, version, record.function_name));
 }
 
+Status TxnOwner::CheckNotInside() const {
+  if (thread_.load() != std::this_thread::get_id()) return Status::Ok();
+  return FailedPrecondition("a store transaction was started inside another one on the same thread");
+}
+
 }  // namespace cutover::store

@@ -6,7 +6,9 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <thread>
 
 #include "common/status.h"
 #include "store/state_store.h"
@@ -47,5 +49,30 @@ int64_t AlarmHistoryCutoffMs(int64_t timestamp_ms);
 
 // "fn:Live points at version 3 of fn, which is not published"
 Status UnpublishedVersion(const AliasRecord& record, uint32_t version);
+
+// The thread inside a store's transaction, so that a callback calling back into the same store gets
+// FailedPrecondition instead of a deadlock on the store's mutex (state_store.h).
+class TxnOwner {
+ public:
+  // FailedPrecondition when the calling thread is inside a transaction of this store.
+  Status CheckNotInside() const;
+
+  // The calling thread is the owner until the Scope ends. Taken with the store's mutex held.
+  class Scope {
+   public:
+    explicit Scope(TxnOwner& owner) : owner_(owner) {
+      owner_.thread_.store(std::this_thread::get_id());
+    }
+    ~Scope() { owner_.thread_.store(std::thread::id()); }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    TxnOwner& owner_;
+  };
+
+ private:
+  std::atomic<std::thread::id> thread_{};
+};
 
 }  // namespace cutover::store

@@ -291,7 +291,7 @@ class SqliteStore final : public StateStore {
   std::unordered_map<std::string_view, sqlite3_stmt*> statements_;
   // The thread inside a transaction, so a callback that calls back into the store gets an error
   // instead of a deadlock.
-  std::atomic<std::thread::id> owner_{};
+  TxnOwner owner_;
 };
 
 Result<std::unique_ptr<StateStore>> SqliteStore::Open(const std::filesystem::path& path) {
@@ -360,12 +360,9 @@ Result<Stmt> SqliteStore::Prepare(std::string_view sql) {
 }
 
 Status SqliteStore::Run(const std::function<Status(StoreTxn&)>& fn, bool read_only) {
-  if (owner_.load() == std::this_thread::get_id()) {
-    return FailedPrecondition(
-        "a store transaction was started inside another one on the same thread");
-  }
+  CUTOVER_RETURN_IF_ERROR(owner_.CheckNotInside());
   std::lock_guard<std::mutex> lock(mu_);
-  owner_.store(std::this_thread::get_id());
+  TxnOwner::Scope inside(owner_);
   // Ends the transaction whatever happens below, including an exception thrown by `fn`.
   struct Finish {
     SqliteStore* store;
@@ -373,7 +370,6 @@ Status SqliteStore::Run(const std::function<Status(StoreTxn&)>& fn, bool read_on
       if (sqlite3_get_autocommit(store->db_) == 0) {
         (void)store->Exec("ROLLBACK", "rolling back");
       }
-      store->owner_.store(std::thread::id());
     }
   } finish{this};
 

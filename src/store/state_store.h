@@ -9,8 +9,12 @@
 //
 // Errors every implementation reports the same way: a malformed record (empty key, version 0,
 // weight outside [0, 1], an unknown alarm state) is InvalidArgument; a write inside Read() is
-// FailedPrecondition; a storage failure is Unavailable (busy, cannot open) or Internal, with the
-// backend's own message.
+// FailedPrecondition; a storage failure is Unavailable (busy, cannot open, etcd unreachable) or
+// Internal, with the backend's own message.
+//
+// A Write callback may run more than once: the etcd store runs it again when another node's write
+// committed first. It must therefore only read and write through the StoreTxn and set its own
+// outputs, never act on the world; what it decided is final only when Write returns OK.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -204,6 +209,24 @@ class StateStore {
 
 // SQLite in WAL mode at `path` (created with its schema when missing).
 Result<std::unique_ptr<StateStore>> OpenSqliteStore(const std::filesystem::path& path);
+
+// Where the state lives: `--store` of `cutover serve`.
+struct StoreLocation {
+  enum class Kind { kSqlite, kEtcd };
+  Kind kind = Kind::kSqlite;          // SQLite in the data directory (the default)
+  std::string etcd_endpoints;         // "HOST:PORT[,HOST:PORT...]"
+  std::string etcd_prefix = "/cutover/";  // every key the store writes starts with it
+};
+
+// "" or "sqlite"; "etcd://HOST:PORT[,HOST:PORT...][/PREFIX]" (the prefix gets a trailing '/').
+// InvalidArgument, naming the text, otherwise.
+Result<StoreLocation> ParseStoreLocation(std::string_view text);
+
+// The shared state in etcd v3 (etcd_store.cc: transactions, key layout), with this node's metric
+// rollups in `local`. Unavailable when etcd cannot be reached; FailedPrecondition when the
+// keyspace was written by a newer cutover.
+Result<std::unique_ptr<StateStore>> OpenEtcdStore(const StoreLocation& location,
+                                                  std::unique_ptr<StateStore> local);
 
 // The same contract in memory, for tests of the modules above the store.
 std::unique_ptr<StateStore> CreateMemoryStore();

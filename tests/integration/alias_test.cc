@@ -15,23 +15,10 @@ namespace {
 
 namespace json = boost::json;
 
-// testdata/aliases with the compiled bootstrap beside its serverless.yml, in `root`/service.
-fs::path AliasesService(const fs::path& root) {
-  fs::path dir = root / "service";
-  fs::create_directories(dir);
-  fs::copy_file(SourceDir() / "tests/integration/testdata/aliases/serverless.yml",
-                dir / "serverless.yml");
-  fs::copy_file(CUTOVER_PROXY_BOOTSTRAP, dir / "bootstrap");
-  fs::permissions(dir / "bootstrap", fs::perms::owner_all | fs::perms::group_read |
-                                         fs::perms::group_exec | fs::perms::others_read |
-                                         fs::perms::others_exec);
-  return dir;
-}
-
 TEST(AliasTest, WeightedSplitSurvivesRestart) {
   fs::path root = MakeTempDir("cutover-alias");
   fs::path data = root / "data";
-  fs::path service = AliasesService(root);
+  fs::path service = CopyAliasesService(root, CUTOVER_PROXY_BOOTSTRAP);
   auto daemon = Daemon::Start(data);
   CommandResult first = daemon->Deploy(service);
   ASSERT_EQ(first.exit_code, 0) << first.out << first.err;

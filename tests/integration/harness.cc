@@ -34,6 +34,18 @@ fs::path MakeTempDir(const std::string& prefix) {
   return fs::path(made);
 }
 
+fs::path CopyAliasesService(const fs::path& root, const fs::path& bootstrap) {
+  fs::path dir = root / "service";
+  fs::create_directories(dir);
+  fs::copy_file(SourceDir() / "tests/integration/testdata/aliases/serverless.yml",
+                dir / "serverless.yml");
+  fs::copy_file(bootstrap, dir / "bootstrap");
+  fs::permissions(dir / "bootstrap", fs::perms::owner_all | fs::perms::group_read |
+                                         fs::perms::group_exec | fs::perms::others_read |
+                                         fs::perms::others_exec);
+  return dir;
+}
+
 namespace {
 
 std::string ReadFile(const fs::path& p) {

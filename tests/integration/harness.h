@@ -21,6 +21,10 @@ fs::path SourceDir();
 // A fresh directory under the system temp dir, removed by the caller (or left for post-mortems).
 fs::path MakeTempDir(const std::string& prefix);
 
+// testdata/aliases (two functions, `ok` with deploymentSettings) in `root`/service, with the
+// compiled `bootstrap` (testdata/proxy_bootstrap.cc) beside its serverless.yml.
+fs::path CopyAliasesService(const fs::path& root, const fs::path& bootstrap);
+
 struct HttpResult {
   int status = 0;                              // 0 when the request failed at the transport level
   std::map<std::string, std::string> headers;  // lower-cased names; the last of repeated ones

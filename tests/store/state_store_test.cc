@@ -1,5 +1,6 @@
-// The StateStore contract, run against both implementations (SQLite and in-memory), plus the
-// SQLite-only properties: persistence across reopen, WAL mode, the schema version.
+// The StateStore contract, run against every implementation (SQLite, in-memory, and etcd with a
+// real etcd started per test), plus the SQLite-only properties: persistence across reopen, WAL
+// mode, the schema version. etcd_store_test.cc has what only the etcd store promises.
 #include "store/state_store.h"
 
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "etcd_server.h"
 #include "store/sqlite_schema.h"
 
 namespace cutover::store {
@@ -163,9 +165,46 @@ std::unique_ptr<StateStore> OpenSqliteOrDie(const fs::path& file) {
   return std::move(store).value();
 }
 
+// The etcd store with the etcd it talks to: the server outlives the store.
+class EtcdBackedStore final : public StateStore {
+ public:
+  static std::unique_ptr<StateStore> Open(const fs::path& dir) {
+    auto server = std::make_unique<test_support::EtcdServer>(dir / "etcd");
+    if (!server->started()) {
+      ADD_FAILURE() << "etcd did not start:\n" << server->log();
+      return nullptr;
+    }
+    auto location = ParseStoreLocation("etcd://" + server->endpoint());
+    if (!location.ok()) {
+      ADD_FAILURE() << location.status().ToString();
+      return nullptr;
+    }
+    auto local = OpenSqliteOrDie(dir / "node.db");
+    if (local == nullptr) return nullptr;
+    auto store = OpenEtcdStore(*location, std::move(local));
+    if (!store.ok()) {
+      ADD_FAILURE() << store.status().ToString();
+      return nullptr;
+    }
+    return std::make_unique<EtcdBackedStore>(std::move(server), std::move(store).value());
+  }
+
+  EtcdBackedStore(std::unique_ptr<test_support::EtcdServer> server, std::unique_ptr<StateStore> store)
+      : server_(std::move(server)), store_(std::move(store)) {}
+  Status Write(const std::function<Status(StoreTxn&)>& fn) override { return store_->Write(fn); }
+  Status Read(const std::function<Status(StoreTxn&)>& fn) override { return store_->Read(fn); }
+
+ private:
+  std::unique_ptr<test_support::EtcdServer> server_;
+  std::unique_ptr<StateStore> store_;
+};
+
 class StateStoreContractTest : public ::testing::TestWithParam<StoreKind> {
  protected:
   void SetUp() override {
+    if (GetParam().name == "Etcd" && !test_support::EtcdServer::Installed()) {
+      GTEST_SKIP() << test_support::EtcdServer::kBinary << " is not installed (scripts/install-deps)";
+    }
     store_ = GetParam().open(dir_.path());
     ASSERT_NE(store_, nullptr);
   }
@@ -1003,7 +1042,8 @@ INSTANTIATE_TEST_SUITE_P(
     Stores, StateStoreContractTest,
     ::testing::Values(
         StoreKind{"Sqlite", [](const fs::path& dir) { return OpenSqliteOrDie(dir / "state.db"); }},
-        StoreKind{"Memory", [](const fs::path&) { return CreateMemoryStore(); }}),
+        StoreKind{"Memory", [](const fs::path&) { return CreateMemoryStore(); }},
+        StoreKind{"Etcd", [](const fs::path& dir) { return EtcdBackedStore::Open(dir); }}),
     [](const ::testing::TestParamInfo<StoreKind>& info) { return info.param.name; });
 
 // --- SQLite only

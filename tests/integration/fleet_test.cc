@@ -1,0 +1,118 @@
+// cutover on etcd (issue 8): the real daemon with `--store etcd://` against a real etcd (Debian's
+// etcd-server on free loopback ports). Its state lives in etcd under the documented keys, nothing
+// of it in the data directory's SQLite; it deploys, shifts and serves exactly as on SQLite, and a
+// killed daemon comes back from etcd. A bad or unreachable --store is a clear error at start.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <thread>
+
+#include "etcd_server.h"
+#include "harness.h"
+#include "store/etcd_client.h"
+
+namespace cutover::testing {
+namespace {
+
+namespace json = boost::json;
+using test_support::EtcdServer;
+
+// The value etcd holds at `key`, or "" when there is none.
+std::string EtcdValue(const EtcdServer& etcd, const std::string& key) {
+  auto client = store::EtcdClient::Create(etcd.endpoint());
+  if (!client.ok()) return "";
+  auto r = (*client)->Range(key, "");
+  if (!r.ok() || r->kvs.empty()) return "";
+  return r->kvs.front().value;
+}
+
+bool WaitForStatus(Daemon& daemon, const std::string& deployment, const std::string& status) {
+  return WaitFor(
+      [&] {
+        HttpResult r = daemon.Admin("GET", "/v1/deployments/" + deployment);
+        if (r.status != 200) return false;
+        json::value body = json::parse(r.body);
+        const json::value* s = body.as_object()["deployment"].as_object().if_contains("status");
+        return s && s->is_string() && s->get_string() == status;
+      },
+      std::chrono::seconds(20));
+}
+
+TEST(FleetTest, ADaemonOnEtcdDeploysShiftsServesAndComesBackFromEtcd) {
+  if (!EtcdServer::Installed()) GTEST_SKIP() << "etcd is not installed (scripts/install-deps)";
+  fs::path root = MakeTempDir("cutover-fleet");
+  EtcdServer etcd(root / "etcd");
+  ASSERT_TRUE(etcd.started()) << etcd.log();
+  const std::string store = "--store=etcd://" + etcd.endpoint();
+  fs::path data = root / "data";
+  fs::path service = CopyAliasesService(root, CUTOVER_PROXY_BOOTSTRAP);
+
+  auto daemon = Daemon::Start(data, {store});
+  ASSERT_EQ(daemon->Deploy(service).exit_code, 0) << daemon->Log();
+  CommandResult second = daemon->Deploy(service, {"--opt", "greeting=bye"});
+  ASSERT_EQ(second.exit_code, 0) << second.err << daemon->Log();
+  std::string deployment;
+  json::value published = json::parse(second.out);
+  for (const auto& f : published.as_object()["functions"].as_array()) {
+    if (f.as_object().at("key") == "ok") {
+      deployment = std::string(f.as_object().at("deployment_id").as_string());
+    }
+  }
+  ASSERT_FALSE(deployment.empty()) << second.out;
+  ASSERT_TRUE(WaitForStatus(*daemon, deployment, "Succeeded")) << daemon->Log();
+  EXPECT_EQ(daemon->Gateway("GET", "/ok").body, "ok v2 bye");
+
+  HttpResult set = daemon->Admin("PUT", "/v1/functions/aliases-dev-ok/aliases/Live",
+                                 R"({"primary_version":1,"additional_version":2,)"
+                                 R"("additional_weight":0.3})");
+  ASSERT_EQ(set.status, 200) << set.body;
+
+  // The state is etcd's: the alias under its documented key, no state.db beside the packages.
+  const std::string alias = EtcdValue(etcd, "/cutover/aliases/aliases-dev-ok/Live");
+  ASSERT_FALSE(alias.empty());
+  auto a = json::parse(alias).as_object();
+  EXPECT_EQ(a["primary_version"].as_int64(), 1);
+  EXPECT_EQ(a["additional_version"].as_int64(), 2);
+  EXPECT_DOUBLE_EQ(a["additional_weight"].as_double(), 0.3);
+  EXPECT_FALSE(EtcdValue(etcd, "/cutover/deployments/" + deployment).empty());
+  EXPECT_FALSE(fs::exists(data / "state.db"));
+  EXPECT_TRUE(fs::exists(data / "node.db"));
+
+  // Killed, not stopped: the weighted alias comes back from etcd and is served.
+  daemon->Kill();
+  daemon = Daemon::Start(data, {store});
+  HttpResult after = daemon->Admin("GET", "/v1/functions/aliases-dev-ok/aliases/Live");
+  ASSERT_EQ(after.status, 200) << after.body;
+  EXPECT_DOUBLE_EQ(json::parse(after.body).as_object()["additional_weight"].as_double(), 0.3);
+  bool saw[3] = {false, false, false};
+  HttpClient client("127.0.0.1", daemon->gateway_port());
+  for (int i = 0; i < 300 && !(saw[1] && saw[2]); ++i) {
+    HttpResult r = client.Request("GET", "/ok");
+    ASSERT_EQ(r.status, 200) << r.body << r.error;
+    const std::string& v = r.headers["x-cutover-version"];
+    ASSERT_TRUE(v == "1" || v == "2") << v;
+    saw[std::stoi(v)] = true;
+  }
+  EXPECT_TRUE(saw[1] && saw[2]);
+  daemon.reset();
+  fs::remove_all(root);
+}
+
+TEST(FleetTest, AStoreThatCannotBeUsedIsAClearErrorAtStart) {
+  fs::path root = MakeTempDir("cutover-fleet-bad");
+  CommandResult bad = RunCutover({"serve", "--data", (root / "data").string(), "--port", "0",
+                                  "--admin-port", "0", "--store", "postgres://db:5432"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("--store 'postgres://db:5432'"), std::string::npos) << bad.err;
+
+  const std::string nobody = "127.0.0.1:" + std::to_string(test_support::FreeLoopbackPort());
+  CommandResult down = RunCutover({"serve", "--data", (root / "data").string(), "--port", "0",
+                                   "--admin-port", "0", "--store", "etcd://" + nobody});
+  EXPECT_EQ(down.exit_code, 1) << down.err;
+  EXPECT_NE(down.err.find("cannot reach etcd at http://" + nobody), std::string::npos) << down.err;
+  fs::remove_all(root);
+}
+
+}  // namespace
+}  // namespace cutover::testing
