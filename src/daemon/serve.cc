@@ -1,19 +1,19 @@
 #include "daemon/serve.h"
 
-#include "daemon/rollup_writer.h"
-
 #include <fmt/core.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/io_context.hpp>
-#include <boost/json.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <algorithm>
+#include <boost/json.hpp>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -25,9 +25,10 @@
 #include "alarms/actions.h"
 #include "alarms/engine.h"
 #include "api/admin_server.h"
-#include "common/clock.h"
 #include "api/event_hub.h"
+#include "common/clock.h"
 #include "common/ids.h"
+#include "daemon/rollup_writer.h"
 #include "deploy/controller.h"
 #include "deploy/publisher.h"
 #include "deploy/triggers.h"
@@ -39,6 +40,8 @@
 #include "router/snapshot.h"
 #include "runtime/run_as.h"
 #include "runtime/runtime_service.h"
+#include "store/etcd_client.h"
+#include "store/etcd_watch.h"
 #include "store/state_store.h"
 
 namespace cutover::daemon {
@@ -160,6 +163,36 @@ Result<std::unique_ptr<store::StateStore>> OpenStore(const store::StoreLocation&
   spdlog::info("state in etcd at {} under {}; this node's metric rollups in {}",
                location.etcd_endpoints, location.etcd_prefix, (data_dir / "node.db").string());
   return shared;
+}
+
+// Watches the store's keys from its current revision on; every change (coalesced while one is
+// pending) has the control loop re-read the aliases and republish the route table if one moved.
+Result<std::unique_ptr<store::EtcdWatcher>> WatchAliases(const store::StoreLocation& location,
+                                                         asio::io_context& control,
+                                                         deploy::Publisher& publisher) {
+  CUTOVER_ASSIGN_OR_RETURN(auto client, store::EtcdClient::Create(location.etcd_endpoints));
+  CUTOVER_ASSIGN_OR_RETURN(store::EtcdRangeResult now,
+                           client->Range(location.etcd_prefix + "format", ""));
+  auto pending = std::make_shared<std::atomic<bool>>(false);
+  store::EtcdWatchCallbacks callbacks;
+  callbacks.on_change = [&control, &publisher, pending](int64_t) {
+    if (pending->exchange(true)) return;
+    asio::post(control, [&publisher, pending] {
+      pending->store(false);
+      if (Status st = publisher.RefreshAliases(); !st.ok()) {
+        spdlog::error("re-reading the aliases after a change in etcd failed: {}", st.ToString());
+      }
+    });
+  };
+  callbacks.on_connection = [](bool connected, const std::string& why) {
+    if (connected) {
+      spdlog::info("etcd watch: {}", why);
+    } else {
+      spdlog::warn("etcd watch lost: {}; serving the last known routes until it is back", why);
+    }
+  };
+  return store::EtcdWatcher::Start(location.etcd_endpoints, location.etcd_prefix, now.revision,
+                                   std::move(callbacks));
 }
 
 }  // namespace
@@ -410,15 +443,25 @@ int Serve(const cli::ServeOptions& o) {
   // Hook code written for AWS reaches the CodeDeploy and Lambda APIs here, with the SDK's standard
   // endpoint variables and placeholder credentials (the runtime sets those). Then the store's
   // functions come back, with that environment.
-  publisher.SetPlatformEnvironment({{"AWS_ENDPOINT_URL_CODEDEPLOY", admin_url},
-                                    {"AWS_ENDPOINT_URL_LAMBDA", admin_url}});
+  publisher.SetPlatformEnvironment(
+      {{"AWS_ENDPOINT_URL_CODEDEPLOY", admin_url}, {"AWS_ENDPOINT_URL_LAMBDA", admin_url}});
+  // On etcd, other nodes change aliases too: follow the store from the revision the state is
+  // restored at, so nothing committed after it is missed.
+  std::unique_ptr<store::EtcdWatcher> watcher;
+  if (location->kind == store::StoreLocation::Kind::kEtcd) {
+    auto started = WatchAliases(*location, control, publisher);
+    if (!started.ok()) {
+      fmt::print(stderr, "cutover: {}\n", started.status().ToString());
+      return 1;
+    }
+    watcher = std::move(started).value();
+  }
   if (Status st = publisher.Restore(); !st.ok()) {
     fmt::print(stderr, "cutover: {}\n", st.ToString());
     return 1;
   }
 
-  PrintBanner(o, gateway_url, admin_url, data_dir, publisher, o.time_scale, as.token,
-              token_source);
+  PrintBanner(o, gateway_url, admin_url, data_dir, publisher, o.time_scale, as.token, token_source);
   if (!o.ready_file.empty()) {
     fs::path tmp = o.ready_file;
     tmp += ".tmp";

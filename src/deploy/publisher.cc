@@ -10,9 +10,9 @@
 
 #include "common/ids.h"
 #include "common/sha256.h"
+#include "config/loader.h"
 #include "deploy/deployment.h"
 #include "deploy/triggers.h"
-#include "config/loader.h"
 #include "package/package.h"
 
 namespace cutover::deploy {
@@ -469,8 +469,9 @@ Result<PublishReport> Publisher::PublishService(const config::ServiceSpec& spec,
         // touch an alias whose version did not change). A new version of a function that shifts
         // gradually in this stage gets a deployment, which the controller runs; in other stages
         // the alias moves at once.
-        const bool moves = pub.created && (alias && (alias->primary_version != pub.version ||
-                                                     alias->additional_version != 0));
+        const bool moves =
+            pub.created &&
+            (alias && (alias->primary_version != pub.version || alias->additional_version != 0));
         if (!alias) {
           alias = store::AliasRecord{
               fn.deployed_name, fn.deployment->alias, pub.version, 0, 0.0, now_ms};
@@ -484,20 +485,19 @@ Result<PublishReport> Publisher::PublishService(const config::ServiceSpec& spec,
                 "`cutover stop {}` (leaves the weights) or `cutover stop {} --rollback`",
                 fn.deployed_name, alias->name, other.id, other.status, other.id, other.id));
           }
-          CUTOVER_ASSIGN_OR_RETURN(
-              Deployment deployment,
-              PlanDeployment(spec, fn, *alias, pub.version, alarm_names, now_ms,
-                             NewDeploymentId(random_)));
+          CUTOVER_ASSIGN_OR_RETURN(Deployment deployment,
+                                   PlanDeployment(spec, fn, *alias, pub.version, alarm_names,
+                                                  now_ms, NewDeploymentId(random_)));
           deployment.last_event_seq = 1;
           CUTOVER_ASSIGN_OR_RETURN(auto taken, txn.GetDeployment(deployment.id));
           if (taken) return Internal("deployment id " + deployment.id + " is taken; deploy again");
           CUTOVER_RETURN_IF_ERROR(txn.PutDeployment(EncodeDeployment(deployment)));
           CUTOVER_RETURN_IF_ERROR(txn.AppendDeploymentEvent(
               {deployment.id, 1, now_ms, "DeploymentCreated",
-               json::serialize(json::object{
-                   {"currentVersion", deployment.current_version},
-                   {"targetVersion", deployment.target_version},
-                   {"deploymentConfigName", deployment.plan.config_name}})}));
+               json::serialize(
+                   json::object{{"currentVersion", deployment.current_version},
+                                {"targetVersion", deployment.target_version},
+                                {"deploymentConfigName", deployment.plan.config_name}})}));
           pub.deployment_id = deployment.id;
         } else if (moves) {
           alias = store::AliasRecord{
@@ -584,14 +584,65 @@ Result<store::AliasRecord> Publisher::SetAlias(const std::string& function_name,
     CUTOVER_ASSIGN_OR_RETURN(auto active, txn.ListActiveDeployments());
     for (const auto& d : active) {
       if (d.function_name == function_name && d.alias == alias_name) {
-        return FailedPrecondition(fmt::format(
-            "{}:{} is being deployed by {}; stop it first (`cutover stop {}`)", function_name,
-            alias_name, d.id, d.id));
+        return FailedPrecondition(
+            fmt::format("{}:{} is being deployed by {}; stop it first (`cutover stop {}`)",
+                        function_name, alias_name, d.id, d.id));
       }
     }
     return Status::Ok();
   }));
   return rec;
+}
+
+namespace {
+
+bool SameAlias(const std::optional<store::AliasRecord>& a,
+               const std::optional<store::AliasRecord>& b) {
+  if (!a || !b) return a.has_value() == b.has_value();
+  return a->name == b->name && a->primary_version == b->primary_version &&
+         a->additional_version == b->additional_version &&
+         a->additional_weight == b->additional_weight;
+}
+
+}  // namespace
+
+Status Publisher::RefreshAliases() {
+  std::map<std::string, std::optional<store::AliasRecord>> stored;
+  CUTOVER_RETURN_IF_ERROR(store_.Read([&](store::StoreTxn& txn) -> Status {
+    for (const auto& [name, state] : functions_) {
+      if (!state.spec.deployment) continue;
+      CUTOVER_ASSIGN_OR_RETURN(stored[name], txn.GetAlias(name, state.spec.deployment->alias));
+    }
+    return Status::Ok();
+  }));
+  bool changed = false;
+  for (auto& [name, alias] : stored) {
+    FunctionState& state = functions_.at(name);
+    if (SameAlias(state.alias, alias)) continue;
+    if (alias) {
+      const bool known =
+          state.versions.contains(alias->primary_version) &&
+          (alias->additional_version == 0 || state.versions.contains(alias->additional_version));
+      if (!known) {
+        spdlog::error(
+            "alias {}:{} in the store points at version {} + {}, not published on this node; "
+            "it keeps serving {} + {}",
+            name, alias->name, alias->primary_version, alias->additional_version,
+            state.alias ? state.alias->primary_version : 0,
+            state.alias ? state.alias->additional_version : 0);
+        continue;
+      }
+      spdlog::info("alias {}:{} changed in the store → {} + {} at {:.3f}", name, alias->name,
+                   alias->primary_version, alias->additional_version, alias->additional_weight);
+    }
+    state.alias = std::move(alias);
+    changed = true;
+  }
+  if (!changed) return Status::Ok();
+  auto table = BuildRoutes(functions_);
+  CUTOVER_CHECK(table.ok());  // only weights changed; the routes built before
+  routes_.Publish(std::move(table).value());
+  return Status::Ok();
 }
 
 Status Publisher::CommitAlias(const std::optional<store::AliasRecord>& alias,

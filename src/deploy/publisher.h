@@ -90,6 +90,12 @@ class Publisher final {
   // Rebuilds catalogue, runtime pools, the route table and the alarms from the store.
   Status Restore();
 
+  // Reads the alias of every function served here again and republishes the route table if one
+  // changed: how a weight another node committed (etcd store) reaches this node's gateway. An
+  // alias naming a version this node has not published (its package is on another node) is not
+  // taken; that is logged as an error.
+  Status RefreshAliases();
+
   bool HasArtifact(const std::string& sha256) const;
   // Stores a package under its SHA-256 after checking that `bytes` hash to it. Returns true when it
   // was new. InvalidArgument on a hash mismatch or an archive that does not unpack.

@@ -2,10 +2,12 @@
 // etcd-server on free loopback ports). Its state lives in etcd under the documented keys, nothing
 // of it in the data directory's SQLite; it deploys, shifts and serves exactly as on SQLite, and a
 // killed daemon comes back from etcd. A bad or unreachable --store is a clear error at start.
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include "etcd_server.h"
@@ -96,6 +98,114 @@ TEST(FleetTest, ADaemonOnEtcdDeploysShiftsServesAndComesBackFromEtcd) {
   }
   EXPECT_TRUE(saw[1] && saw[2]);
   daemon.reset();
+  fs::remove_all(root);
+}
+
+// The alias weights node B serves, as its admin API reports them ("1+2@0.3").
+std::string ServedAlias(Daemon& node) {
+  HttpResult r = node.Admin("GET", "/v1/functions/aliases-dev-ok/aliases/Live");
+  if (r.status != 200) return "HTTP " + std::to_string(r.status);
+  auto a = json::parse(r.body).as_object();
+  return fmt::format("{}+{}@{}", a["primary_version"].as_int64(),
+                     a["additional_version"].as_int64(),
+                     a["additional_weight"].to_number<double>());
+}
+
+TEST(FleetTest, AWeightCommittedThroughOneNodeIsServedByTheOther) {
+  if (!EtcdServer::Installed()) GTEST_SKIP() << "etcd is not installed (scripts/install-deps)";
+  fs::path root = MakeTempDir("cutover-fleet-two");
+  EtcdServer etcd(root / "etcd");
+  ASSERT_TRUE(etcd.started()) << etcd.log();
+  const std::string store = "--store=etcd://" + etcd.endpoint();
+  fs::path service = CopyAliasesService(root, CUTOVER_PROXY_BOOTSTRAP);
+
+  // Node A publishes versions 1 and 2 (a configuration change: the same package).
+  auto a = Daemon::Start(root / "a", {store});
+  ASSERT_EQ(a->Deploy(service).exit_code, 0) << a->Log();
+  CommandResult second = a->Deploy(service, {"--opt", "greeting=bye"});
+  ASSERT_EQ(second.exit_code, 0) << second.err << a->Log();
+  json::value published = json::parse(second.out);
+  std::string deployment;
+  for (const auto& f : published.as_object()["functions"].as_array()) {
+    if (f.as_object().at("key") == "ok") {
+      deployment = std::string(f.as_object().at("deployment_id").as_string());
+    }
+  }
+  ASSERT_TRUE(WaitForStatus(*a, deployment, "Succeeded")) << a->Log();
+
+  // Node B gets the package by the same deploy; versions are already in etcd, none is new.
+  auto b = Daemon::Start(root / "b", {store});
+  CommandResult on_b = b->Deploy(service, {"--opt", "greeting=bye"});
+  ASSERT_EQ(on_b.exit_code, 0) << on_b.err << b->Log();
+  json::value b_published = json::parse(on_b.out);
+  for (const auto& f : b_published.as_object()["functions"].as_array()) {
+    EXPECT_FALSE(f.as_object().at("created").as_bool()) << on_b.out;
+  }
+  ASSERT_EQ(ServedAlias(*b), "2+0@0");
+
+  // A weight set on A reaches B's gateway without anything said to B.
+  const auto put = std::chrono::steady_clock::now();
+  HttpResult set = a->Admin("PUT", "/v1/functions/aliases-dev-ok/aliases/Live",
+                            R"({"primary_version":1,"additional_version":2,)"
+                            R"("additional_weight":0.3})");
+  ASSERT_EQ(set.status, 200) << set.body;
+  ASSERT_TRUE(WaitFor([&] { return ServedAlias(*b) == "1+2@0.3"; }, std::chrono::seconds(10)))
+      << ServedAlias(*b) << "\n"
+      << b->Log();
+  std::printf(
+      "weight on B %.1f ms after A's PUT returned\n",
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - put).count());
+  bool saw[3] = {false, false, false};
+  HttpClient client("127.0.0.1", b->gateway_port());
+  for (int i = 0; i < 300 && !(saw[1] && saw[2]); ++i) {
+    HttpResult r = client.Request("GET", "/ok");
+    ASSERT_EQ(r.status, 200) << r.body << r.error;
+    const std::string& v = r.headers["x-cutover-version"];
+    ASSERT_TRUE(v == "1" || v == "2") << v;
+    saw[std::stoi(v)] = true;
+  }
+  EXPECT_TRUE(saw[1] && saw[2]);
+
+  // And back to version 1 alone, set on B this time: A follows.
+  HttpResult back =
+      b->Admin("PUT", "/v1/functions/aliases-dev-ok/aliases/Live", R"({"primary_version":1})");
+  ASSERT_EQ(back.status, 200) << back.body;
+  ASSERT_TRUE(WaitFor([&] { return ServedAlias(*a) == "1+0@0"; }, std::chrono::seconds(10)))
+      << ServedAlias(*a);
+  HttpClient on_a("127.0.0.1", a->gateway_port());
+  for (int i = 0; i < 50; ++i) {
+    HttpResult r = on_a.Request("GET", "/ok");
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(r.headers["x-cutover-version"], "1");
+  }
+
+  // etcd gone: both gateways keep serving the last weights, and say why in their logs.
+  etcd.Stop();
+  ASSERT_TRUE(WaitFor([&] { return b->Log().find("etcd watch lost") != std::string::npos; },
+                      std::chrono::seconds(10)));
+  for (int i = 0; i < 20; ++i) {
+    HttpResult r = client.Request("GET", "/ok");
+    ASSERT_EQ(r.status, 200) << r.body << r.error;
+    EXPECT_EQ(r.headers["x-cutover-version"], "1");
+  }
+  HttpResult refused =
+      a->Admin("PUT", "/v1/functions/aliases-dev-ok/aliases/Live", R"({"primary_version":2})");
+  EXPECT_GE(refused.status, 500) << refused.body;
+  EXPECT_EQ(ServedAlias(*a), "1+0@0");  // nothing that etcd does not hold
+  // etcd back: the watch resumes and a change reaches B again.
+  ASSERT_TRUE(etcd.Start()) << etcd.log();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return a->Admin("PUT", "/v1/functions/aliases-dev-ok/aliases/Live",
+                        R"({"primary_version":2})")
+                   .status == 200;
+      },
+      std::chrono::seconds(10)));
+  EXPECT_TRUE(WaitFor([&] { return ServedAlias(*b) == "2+0@0"; }, std::chrono::seconds(10)))
+      << ServedAlias(*b) << "\n"
+      << b->Log();
+  a.reset();
+  b.reset();
   fs::remove_all(root);
 }
 
