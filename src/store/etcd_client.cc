@@ -172,6 +172,7 @@ Result<EtcdRangeResult> EtcdClient::Range(std::string_view key, std::string_view
       CUTOVER_ASSIGN_OR_RETURN(kv.value, BytesField(o, "value"));
       CUTOVER_ASSIGN_OR_RETURN(kv.create_revision, Int64Field(o, "create_revision"));
       CUTOVER_ASSIGN_OR_RETURN(kv.mod_revision, Int64Field(o, "mod_revision"));
+      CUTOVER_ASSIGN_OR_RETURN(kv.lease, Int64Field(o, "lease"));
       out.kvs.push_back(std::move(kv));
     }
   }
@@ -197,6 +198,7 @@ Result<EtcdTxnResult> EtcdClient::Txn(const std::vector<EtcdCompareModRevision>&
     body["key"] = Encoded(w.key);
     if (w.value) {
       body["value"] = Encoded(*w.value);
+      if (w.lease != 0) body["lease"] = std::to_string(w.lease);
       op["request_put"] = std::move(body);
     } else {
       op["request_delete_range"] = std::move(body);
@@ -214,6 +216,38 @@ Result<EtcdTxnResult> EtcdClient::Txn(const std::vector<EtcdCompareModRevision>&
     out.succeeded = s->get_bool();
   }
   return out;
+}
+
+Result<int64_t> EtcdClient::LeaseGrant(int64_t ttl_seconds) const {
+  json::object request{{"TTL", std::to_string(ttl_seconds)}};
+  CUTOVER_ASSIGN_OR_RETURN(std::string body, Post("/v3/lease/grant", json::serialize(request)));
+  CUTOVER_ASSIGN_OR_RETURN(json::object answer, ParseAnswer(body));
+  CUTOVER_ASSIGN_OR_RETURN(int64_t id, Int64Field(answer, "ID"));
+  if (id == 0) {
+    const json::value* error = answer.if_contains("error");
+    return Unavailable(fmt::format(
+        "etcd at {} granted no lease: {}", Describe(),
+        error && error->is_string() ? std::string(error->get_string()) : body.substr(0, 200)));
+  }
+  return id;
+}
+
+Result<int64_t> EtcdClient::LeaseKeepAlive(int64_t lease) const {
+  // The gateway streams keep-alives; one request body carries one, answered by one result.
+  json::object request{{"ID", std::to_string(lease)}};
+  CUTOVER_ASSIGN_OR_RETURN(std::string body, Post("/v3/lease/keepalive", json::serialize(request)));
+  CUTOVER_ASSIGN_OR_RETURN(json::object answer, ParseAnswer(body.substr(0, body.find('\n'))));
+  const json::value* result = answer.if_contains("result");
+  if (result == nullptr || !result->is_object()) {
+    return Unavailable(fmt::format("etcd at {} did not renew lease {}: {}", Describe(), lease,
+                                   body.substr(0, 200)));
+  }
+  return Int64Field(result->get_object(), "TTL");  // absent (0): expired or revoked
+}
+
+Status EtcdClient::LeaseRevoke(int64_t lease) const {
+  json::object request{{"ID", std::to_string(lease)}};
+  return Post("/v3/lease/revoke", json::serialize(request)).status();
 }
 
 }  // namespace cutover::store

@@ -31,6 +31,7 @@ struct EtcdKeyValue {
   std::string value;
   int64_t create_revision = 0;
   int64_t mod_revision = 0;
+  int64_t lease = 0;  // the lease the key is attached to, 0 for none
 };
 
 struct EtcdRangeResult {
@@ -44,10 +45,12 @@ struct EtcdCompareModRevision {
   int64_t mod_revision = 0;
 };
 
-// An operation of a Txn: a put, or a delete when `value` is empty.
+// An operation of a Txn: a put, or a delete when `value` is empty. A put with a lease is deleted
+// by etcd when the lease ends.
 struct EtcdWrite {
   std::string key;
   std::optional<std::string> value;
+  int64_t lease = 0;
 };
 
 struct EtcdTxnResult {
@@ -69,6 +72,12 @@ class EtcdClient {
   // Applies `writes` in one transaction if every compare holds; nothing otherwise.
   Result<EtcdTxnResult> Txn(const std::vector<EtcdCompareModRevision>& compares,
                             const std::vector<EtcdWrite>& writes) const;
+
+  // Leases (etcd's LeaseGrant, LeaseKeepAlive, LeaseRevoke). Grant returns the lease's id;
+  // KeepAlive the TTL left after renewing it, 0 when the lease has expired or was revoked.
+  Result<int64_t> LeaseGrant(int64_t ttl_seconds) const;
+  Result<int64_t> LeaseKeepAlive(int64_t lease) const;
+  Status LeaseRevoke(int64_t lease) const;
 
   // The end of the range of every key that starts with `prefix` (etcd's "prefix end").
   static std::string PrefixEnd(std::string_view prefix);
