@@ -35,19 +35,25 @@ struct ServeOptions {
   // --admin-token-file: the admin API's token (first line). Without it: CUTOVER_TOKEN, or, off
   // loopback, a generated token printed at start.
   std::filesystem::path admin_token_file;
-  int admin_port = 3001;                 // --admin-port (0 = pick a free port)
-  std::filesystem::path data_dir;        // --data; RunCli fills in <dir>/.cutover when not given
-  // --store: where the shared state lives: "" (SQLite in data_dir) or etcd://HOST:PORT[,...][/PREFIX]
-  // for a fleet of nodes (docs/SCALING.md). The daemon parses it (store::ParseStoreLocation).
+  int admin_port = 3001;           // --admin-port (0 = pick a free port)
+  std::filesystem::path data_dir;  // --data; RunCli fills in <dir>/.cutover when not given
+  // --store: where the shared state lives: "" (SQLite in data_dir) or
+  // etcd://HOST:PORT[,...][/PREFIX] for a fleet of nodes (docs/SCALING.md). The daemon parses it
+  // (store::ParseStoreLocation).
   std::string store;
-  double time_scale = 1.0;               // --time-scale N (> 0)
-  bool version_header = true;            // --no-version-header turns it off
-  bool metrics = true;                   // --no-metrics: the gateway records nothing (benchmarks)
-  int workers = 0;                       // --workers, 0 = number of cores
+  // On etcd: this node's name in the fleet (--node-id; default HOSTNAME:GATEWAY-PORT) and the TTL
+  // of the lease its leadership hangs on (--lease-ttl, seconds; a dead leader is replaced after
+  // it).
+  std::string node_id;
+  int lease_ttl = 5;
+  double time_scale = 1.0;     // --time-scale N (> 0)
+  bool version_header = true;  // --no-version-header turns it off
+  bool metrics = true;         // --no-metrics: the gateway records nothing (benchmarks)
+  int workers = 0;             // --workers, 0 = number of cores
   // --queue-per-instance: invocations that may wait per allowed instance of a version before
   // further ones are throttled (429). Lambda itself queues nothing; the default absorbs bursts.
   int queue_per_instance = 10;
-  std::string log_level = "info";        // --log-level: trace, debug, info, warn, error, off
+  std::string log_level = "info";  // --log-level: trace, debug, info, warn, error, off
   // --ready-file F: when set, the daemon writes {"gateway": URL, "admin": URL} there once
   // listening.
   std::filesystem::path ready_file;

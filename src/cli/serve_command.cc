@@ -54,6 +54,12 @@ Command AddServeCommand(CLI::App& app, const ServeFn& serve) {
   sub->add_option("--store", options->store,
                   "Where the state lives: sqlite (in --data, the default) or "
                   "etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (shared by a fleet of nodes)");
+  sub->add_option("--node-id", options->node_id,
+                  "On etcd: this node's name in the fleet (default HOSTNAME:GATEWAY-PORT)");
+  sub->add_option("--lease-ttl", options->lease_ttl,
+                  "On etcd: seconds a dead leader holds leadership before another node takes over")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
   sub->add_option("--time-scale", options->time_scale,
                   "Run schedules, alarm periods and hook timeouts N times faster (N > 0)")
       ->capture_default_str();

@@ -41,6 +41,7 @@
 #include "runtime/run_as.h"
 #include "runtime/runtime_service.h"
 #include "store/etcd_client.h"
+#include "store/etcd_election.h"
 #include "store/etcd_watch.h"
 #include "store/state_store.h"
 
@@ -461,6 +462,34 @@ int Serve(const cli::ServeOptions& o) {
     return 1;
   }
 
+  // On etcd, one node of the fleet runs the deployment controller and the alarm engine: the one
+  // elected through a leased key. Every node serves, publishes and follows the aliases.
+  std::unique_ptr<store::EtcdElection> election;
+  if (location->kind == store::StoreLocation::Kind::kEtcd) {
+    char host[256] = {0};
+    ::gethostname(host, sizeof(host) - 1);
+    const std::string node_id =
+        o.node_id.empty() ? fmt::format("{}:{}", host, (*gw)->port()) : o.node_id;
+    store::EtcdElectionCallbacks callbacks;
+    callbacks.on_elected = [node_id](int64_t revision) {
+      spdlog::info("node {} leads the fleet (term at revision {}): it runs deployments and alarms",
+                   node_id, revision);
+    };
+    callbacks.on_lost = [node_id](const std::string& why) {
+      spdlog::warn("node {} no longer leads: {}", node_id, why);
+    };
+    auto started =
+        store::EtcdElection::Start(location->etcd_endpoints, location->etcd_prefix, node_id,
+                                   std::chrono::seconds(o.lease_ttl), std::move(callbacks));
+    if (!started.ok()) {
+      fmt::print(stderr, "cutover: {}\n", started.status().ToString());
+      return 2;
+    }
+    election = std::move(started).value();
+  }
+  const bool in_fleet = election != nullptr;
+  auto leads = [&] { return !in_fleet || (election != nullptr && election->leading()); };
+
   PrintBanner(o, gateway_url, admin_url, data_dir, publisher, o.time_scale, as.token, token_source);
   if (!o.ready_file.empty()) {
     fs::path tmp = o.ready_file;
@@ -507,11 +536,13 @@ int Serve(const cli::ServeOptions& o) {
                         metric_store.series_count());
         }
       }
-      alarm_engine.EvaluateDue();
-      // After the alarms, so a transition to ALARM stops a deployment in the same tick, and before
-      // the alarms' own store writes, so the rollback's commit does not wait behind them.
-      controller.Tick();
-      alarm_engine.FlushTransitions();
+      if (leads()) {
+        alarm_engine.EvaluateDue();
+        // After the alarms, so a transition to ALARM stops a deployment in the same tick, and
+        // before the alarms' own store writes, so the rollback's commit does not wait behind them.
+        controller.Tick();
+        alarm_engine.FlushTransitions();
+      }
       runtime->Tick();
       schedule();
     });
@@ -522,6 +553,7 @@ int Serve(const cli::ServeOptions& o) {
   signals.async_wait([&](boost::system::error_code, int sig) {
     spdlog::info("signal {}: shutting down", sig);
     tick.cancel();
+    election.reset();  // resign now: another node takes over at its next tick, not after the TTL
     trigger_sender.Stop();
     (*gw)->Stop();
     (*admin)->Stop();

@@ -8,6 +8,8 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "etcd_server.h"
@@ -206,6 +208,81 @@ TEST(FleetTest, AWeightCommittedThroughOneNodeIsServedByTheOther) {
       << b->Log();
   a.reset();
   b.reset();
+  fs::remove_all(root);
+}
+
+// testdata/aliases with `ok` shifted by Linear10PercentEvery1Minute instead of AllAtOnce.
+fs::path LinearService(const fs::path& root) {
+  fs::path dir = CopyAliasesService(root, CUTOVER_PROXY_BOOTSTRAP);
+  std::ifstream in(dir / "serverless.yml");
+  std::string yml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string from = "type: AllAtOnce";
+  yml.replace(yml.find(from), from.size(), "type: Linear10PercentEvery1Minute");
+  std::ofstream(dir / "serverless.yml", std::ios::trunc) << yml;
+  return dir;
+}
+
+bool Leads(Daemon& node) { return node.Log().find("leads the fleet") != std::string::npos; }
+
+TEST(FleetTest, ALeaderKilledMidShiftIsReplacedAndTheDeploymentEndsWithEveryStepOnce) {
+  if (!EtcdServer::Installed()) GTEST_SKIP() << "etcd is not installed (scripts/install-deps)";
+  fs::path root = MakeTempDir("cutover-fleet-failover");
+  EtcdServer etcd(root / "etcd");
+  ASSERT_TRUE(etcd.started()) << etcd.log();
+  // A minute per second: the deployment takes 9 s; a dead leader is replaced within 2 s + a tick.
+  const std::vector<std::string> args = {"--store=etcd://" + etcd.endpoint(), "--time-scale", "60",
+                                         "--lease-ttl", "2"};
+  fs::path service = LinearService(root);
+
+  auto a = Daemon::Start(root / "a", args);
+  ASSERT_TRUE(WaitFor([&] { return Leads(*a); }, std::chrono::seconds(10))) << a->Log();
+  auto b = Daemon::Start(root / "b", args);
+  ASSERT_EQ(a->Deploy(service).exit_code, 0) << a->Log();
+  ASSERT_EQ(b->Deploy(service).exit_code, 0) << b->Log();  // B gets the package
+
+  CommandResult second = a->Deploy(service, {"--opt", "greeting=bye"});
+  ASSERT_EQ(second.exit_code, 0) << second.err << a->Log();
+  ASSERT_EQ(b->Deploy(service, {"--opt", "greeting=bye"}).exit_code, 0) << b->Log();
+  json::value published = json::parse(second.out);
+  std::string deployment;
+  for (const auto& f : published.as_object()["functions"].as_array()) {
+    if (f.as_object().at("key") == "ok") {
+      deployment = std::string(f.as_object().at("deployment_id").as_string());
+    }
+  }
+  ASSERT_FALSE(deployment.empty()) << second.out;
+  EXPECT_FALSE(Leads(*b));
+
+  // Mid-shift: B serves a weight A's controller set, then A dies without a word.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const std::string served = ServedAlias(*b);
+        return served != "1+0@0" && served.rfind("1+2@", 0) == 0;
+      },
+      std::chrono::seconds(20)))
+      << ServedAlias(*b) << "\n"
+      << a->Log();
+  a->Kill();
+  ASSERT_TRUE(WaitFor([&] { return Leads(*b); }, std::chrono::seconds(15))) << b->Log();
+  ASSERT_TRUE(WaitForStatus(*b, deployment, "Succeeded")) << b->Log();
+  EXPECT_EQ(ServedAlias(*b), "2+0@0");
+
+  // The log: no gap, no repeat, and the ten shifts (10 % ... 100 %, steps 0-9) each once, in
+  // order, whichever node applied them.
+  json::value got = json::parse(b->Admin("GET", "/v1/deployments/" + deployment).body);
+  const json::array& events = got.as_object().at("events").as_array();
+  uint64_t seq = 0;
+  std::vector<int64_t> steps;
+  for (const json::value& e : events) {
+    EXPECT_EQ(e.as_object().at("seq").to_number<uint64_t>(), ++seq) << "gap in the event log";
+    if (e.as_object().at("type") == "TrafficShifted") {
+      steps.push_back(e.as_object().at("data").as_object().at("step").to_number<int64_t>());
+    }
+  }
+  const std::vector<int64_t> expected = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  EXPECT_EQ(steps, expected) << json::serialize(events);
+  b.reset();
+  a.reset();
   fs::remove_all(root);
 }
 
