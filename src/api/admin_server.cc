@@ -1,26 +1,24 @@
 #include "api/admin_server.h"
 
 #include <fmt/core.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-#include <malloc.h>
-
 #include <charconv>
 #include <functional>
 #include <map>
 #include <optional>
 
-#include "metrics/prometheus.h"
 #include "api/codedeploy_api.h"
 #include "api/dashboard_assets.h"
 #include "api/errors.h"
@@ -28,6 +26,7 @@
 #include "api/lambda_invoke.h"
 #include "api/metric_query.h"
 #include "config/service_spec.h"
+#include "metrics/prometheus.h"
 
 namespace cutover::api {
 namespace {
@@ -470,8 +469,8 @@ class Server final : public AdminServer {
     }
     Response res{http::status::see_other, 11};
     res.set(http::field::location, "/");
-    res.set(http::field::set_cookie, fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict",
-                                                 kTokenCookie, settings_.token));
+    res.set(http::field::set_cookie,
+            fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict", kTokenCookie, settings_.token));
     res.set("Referrer-Policy", "no-referrer");
     res.set(http::field::cache_control, "no-store");
     return res;
@@ -661,6 +660,7 @@ class Server final : public AdminServer {
     out["services"] = std::move(services);
     out["functions"] = std::move(fns);
     out["heap"] = HeapJson();
+    if (settings_.fleet) out["fleet"] = settings_.fleet();
     co_return JsonResponse(200, out);
   }
 
@@ -877,7 +877,8 @@ class Server final : public AdminServer {
         for (auto state : {alarms::AlarmState::kOk, alarms::AlarmState::kAlarm,
                            alarms::AlarmState::kInsufficientData}) {
           gauges.push_back(metrics::Gauge{
-              "cutover_alarm_state", "1 for the state each alarm is in, 0 for the others",
+              "cutover_alarm_state",
+              "1 for the state each alarm is in, 0 for the others",
               {{"alarm", name}, {"state", std::string(alarms::AlarmStateName(state))}},
               view.state == state ? 1.0 : 0.0});
         }
@@ -1038,8 +1039,8 @@ class Server final : public AdminServer {
     Status st;
     json::array events = EventsJson(d->id, 0, &st);
     if (!st.ok()) co_return ErrorResponse(st);
-    co_return JsonResponse(
-        200, json::object{{"deployment", deploy::DeploymentJson(*d)}, {"events", std::move(events)}});
+    co_return JsonResponse(200, json::object{{"deployment", deploy::DeploymentJson(*d)},
+                                             {"events", std::move(events)}});
   }
 
   asio::awaitable<Response> DeploymentEvents(Request&, const Params& p) {

@@ -7,24 +7,25 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/json/object.hpp>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "alarms/engine.h"
+#include "api/event_hub.h"
 #include "common/clock.h"
 #include "common/status.h"
-#include "api/event_hub.h"
 #include "deploy/controller.h"
 #include "deploy/publisher.h"
-#include "runtime/runtime_service.h"
-
-#include "alarms/engine.h"
 #include "metrics/emf_inbox.h"
 #include "metrics/platform_metrics.h"
 #include "metrics/series_store.h"
+#include "runtime/runtime_service.h"
 #include "store/state_store.h"
 
 namespace cutover::api {
@@ -62,6 +63,9 @@ struct AdminSettings {
   deploy::DeploymentController* deployments = nullptr;
   // The SSE stream's source; null: /v1/events answers 404.
   EventHub* events = nullptr;
+  // On a fleet (etcd store): the store, this node, the leader and the nodes, for /v1/status's
+  // "fleet". Called on the control thread. Empty: single node, no "fleet".
+  std::function<boost::json::object()> fleet;
 };
 
 class AdminServer {

@@ -43,12 +43,45 @@ std::vector<const boost::json::object*> AliasesOf(const boost::json::object& fun
   return out;
 }
 
+// A node on etcd: the store, whether its routes follow it, and every live node with its role.
+void PrintFleet(Context& context, const boost::json::object& fleet) {
+  const Style& s = context.style;
+  std::ostream& out = context.out;
+  const bool live = GetString(fleet, {"routes"}) == "live";
+  out << "Store: " << GetString(fleet, {"store"}) << "  routes "
+      << (live ? s.Green("live") : s.Red("stale: etcd unreachable, serving the last known routes"))
+      << "\n";
+  if (const std::string error = GetString(fleet, {"error"}); !error.empty()) {
+    out << "Nodes: cannot list them (" << error << ")\n";
+    return;
+  }
+  Table nodes({"NODE", "ROLE", "HEALTH", "GATEWAY", "ADMIN"});
+  for (const boost::json::value& v : GetArray(fleet, {"nodes"})) {
+    const boost::json::object& node = AsObject(v);
+    const bool leader =
+        node.contains("leader") && node.at("leader").is_bool() && node.at("leader").get_bool();
+    nodes.AddRow({Table::Cell(GetString(node, {"id"}), Table::Color::kBold),
+                  leader ? "leader" : "follower", GetString(node, {"health"}),
+                  GetString(node, {"gateway"}), GetString(node, {"admin"})});
+  }
+  out << '\n' << s.Bold("Nodes") << '\n';
+  if (nodes.empty()) {
+    out << "  none has announced itself yet\n";
+  } else {
+    nodes.Print(out, s, "  ");
+  }
+}
+
 void PrintStatus(Context& context, const boost::json::object& status) {
   const Style& s = context.style;
   std::ostream& out = context.out;
   const std::string gateway = GetString(status, {"gateway"});
   const boost::json::array& functions = GetArray(status, {"functions"});
   if (!gateway.empty()) out << "Gateway: " << gateway << "\n";
+  if (const boost::json::value* fleet = status.if_contains("fleet");
+      fleet != nullptr && fleet->is_object()) {
+    PrintFleet(context, fleet->get_object());
+  }
   if (functions.empty()) {
     out << "No services deployed. Deploy one with: cutover deploy --dir <service dir>\n";
     out.flush();

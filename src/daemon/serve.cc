@@ -166,6 +166,42 @@ Result<std::unique_ptr<store::StateStore>> OpenStore(const store::StoreLocation&
   return shared;
 }
 
+// /v1/status's "fleet": the store, this node, the leader, and every node whose lease is alive.
+boost::json::object FleetStatus(const store::StoreLocation& location,
+                                const store::EtcdElection* election,
+                                const store::EtcdWatcher* watcher) {
+  namespace json = boost::json;
+  json::object out{
+      {"store", fmt::format("etcd://{}{}", location.etcd_endpoints, location.etcd_prefix)}};
+  const std::string leader = election != nullptr ? election->leader() : std::string();
+  out["leader"] = leader;
+  out["leading"] = election != nullptr && election->leading();
+  // The routes follow etcd only while the watch holds; otherwise they are the last ones known.
+  out["routes"] = watcher != nullptr && watcher->connected() ? "live" : "stale";
+  json::array nodes;
+  const std::string prefix = store::EtcdElection::NodesPrefix(location.etcd_prefix);
+  auto client = store::EtcdClient::Create(location.etcd_endpoints);
+  Result<store::EtcdRangeResult> listed =
+      client.ok() ? (*client)->Range(prefix, store::EtcdClient::PrefixEnd(prefix))
+                  : Result<store::EtcdRangeResult>(client.status());
+  if (listed.ok()) {
+    for (const store::EtcdKeyValue& kv : listed->kvs) {
+      boost::system::error_code ec;
+      json::value v = json::parse(kv.value, ec);
+      if (ec || !v.is_object()) continue;
+      json::object node = std::move(v.get_object());
+      const json::value* id = node.if_contains("id");
+      node["leader"] = id != nullptr && id->is_string() && id->get_string() == leader;
+      node["health"] = "up";  // listed: its lease is alive
+      nodes.push_back(std::move(node));
+    }
+  } else {
+    out["error"] = listed.status().message();
+  }
+  out["nodes"] = std::move(nodes);
+  return out;
+}
+
 // Watches the store's keys from its current revision on; every change (coalesced while one is
 // pending) has the control loop re-read the aliases and republish the route table if one moved.
 Result<std::unique_ptr<store::EtcdWatcher>> WatchAliases(const store::StoreLocation& location,
@@ -434,6 +470,13 @@ int Serve(const cli::ServeOptions& o) {
   as.store = store->get();
   as.deployments = &controller;
   as.events = &events;
+  // On etcd: the watch that keeps the routes current and the election (both started below), and
+  // what /v1/status says of the fleet.
+  std::unique_ptr<store::EtcdWatcher> watcher;
+  std::unique_ptr<store::EtcdElection> election;
+  if (location->kind == store::StoreLocation::Kind::kEtcd) {
+    as.fleet = [&]() { return FleetStatus(*location, election.get(), watcher.get()); };
+  }
   auto admin = api::StartAdminServer(as, control, publisher, *runtime, *clock);
   if (!admin.ok()) {
     fmt::print(stderr, "cutover: {}\n", admin.status().message());
@@ -448,7 +491,6 @@ int Serve(const cli::ServeOptions& o) {
       {{"AWS_ENDPOINT_URL_CODEDEPLOY", admin_url}, {"AWS_ENDPOINT_URL_LAMBDA", admin_url}});
   // On etcd, other nodes change aliases too: follow the store from the revision the state is
   // restored at, so nothing committed after it is missed.
-  std::unique_ptr<store::EtcdWatcher> watcher;
   if (location->kind == store::StoreLocation::Kind::kEtcd) {
     auto started = WatchAliases(*location, control, publisher);
     if (!started.ok()) {
@@ -464,7 +506,6 @@ int Serve(const cli::ServeOptions& o) {
 
   // On etcd, one node of the fleet runs the deployment controller and the alarm engine: the one
   // elected through a leased key. Every node serves, publishes and follows the aliases.
-  std::unique_ptr<store::EtcdElection> election;
   if (location->kind == store::StoreLocation::Kind::kEtcd) {
     char host[256] = {0};
     ::gethostname(host, sizeof(host) - 1);
@@ -480,7 +521,12 @@ int Serve(const cli::ServeOptions& o) {
     };
     auto started =
         store::EtcdElection::Start(location->etcd_endpoints, location->etcd_prefix, node_id,
-                                   std::chrono::seconds(o.lease_ttl), std::move(callbacks));
+                                   std::chrono::seconds(o.lease_ttl), std::move(callbacks),
+                                   boost::json::serialize(boost::json::object{
+                                       {"id", node_id},
+                                       {"gateway", gateway_url},
+                                       {"admin", admin_url},
+                                       {"started_ms", ToEpochMillis(RealClock().Now())}}));
     if (!started.ok()) {
       fmt::print(stderr, "cutover: {}\n", started.status().ToString());
       return 2;

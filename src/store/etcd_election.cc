@@ -5,11 +5,28 @@
 #include <algorithm>
 
 namespace cutover::store {
+namespace {
+
+// A node id as one key component: '/' and '%' escaped.
+std::string NodeKeyComponent(std::string_view id) {
+  std::string out;
+  for (char c : id) {
+    if (c == '/' || c == '%') {
+      out += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<EtcdElection>> EtcdElection::Start(std::string_view endpoints,
                                                           std::string prefix, std::string node_id,
                                                           std::chrono::seconds ttl,
-                                                          EtcdElectionCallbacks callbacks) {
+                                                          EtcdElectionCallbacks callbacks,
+                                                          std::string node_info) {
   if (ttl.count() < 1) return InvalidArgument("an election's lease needs a TTL of 1 s or more");
   if (node_id.empty()) return InvalidArgument("an election needs a node id");
   HttpClientOptions options;
@@ -19,16 +36,19 @@ Result<std::unique_ptr<EtcdElection>> EtcdElection::Start(std::string_view endpo
   options.io_timeout = std::max(std::chrono::milliseconds(200),
                                 std::chrono::duration_cast<std::chrono::milliseconds>(ttl) / 3);
   CUTOVER_ASSIGN_OR_RETURN(auto etcd, EtcdClient::Create(endpoints, options));
-  return std::unique_ptr<EtcdElection>(new EtcdElection(
-      std::move(etcd), std::move(prefix), std::move(node_id), ttl, std::move(callbacks)));
+  return std::unique_ptr<EtcdElection>(
+      new EtcdElection(std::move(etcd), std::move(prefix), std::move(node_id), ttl,
+                       std::move(callbacks), std::move(node_info)));
 }
 
 EtcdElection::EtcdElection(std::unique_ptr<EtcdClient> etcd, std::string prefix,
                            std::string node_id, std::chrono::seconds ttl,
-                           EtcdElectionCallbacks callbacks)
+                           EtcdElectionCallbacks callbacks, std::string node_info)
     : etcd_(std::move(etcd)),
-      key_(std::move(prefix) + "leader"),
+      key_(prefix + "leader"),
+      node_key_(NodesPrefix(prefix) + NodeKeyComponent(node_id)),
       node_id_(std::move(node_id)),
+      node_info_(std::move(node_info)),
       ttl_(ttl),
       callbacks_(std::move(callbacks)) {
   thread_ = std::thread([this] { Run(); });
@@ -82,6 +102,11 @@ void EtcdElection::Tick() {
       return;
     }
   }
+  // The node's own key, on its lease: gone when the lease ends.
+  if (lease_ != 0 && !announced_) {
+    Result<EtcdTxnResult> put = etcd_->Txn({}, {{node_key_, node_info_, lease_}});
+    announced_ = put.ok();
+  }
   if (leading_.load()) {
     // The key is ours for as long as the lease lives, unless someone deleted it by hand.
     Result<EtcdRangeResult> holder = etcd_->Range(key_, "");
@@ -96,6 +121,7 @@ void EtcdElection::Tick() {
     if (!granted.ok()) return;
     lease_ = *granted;
     renewed_ = now;
+    announced_ = false;
   }
   // Create the key if nobody holds it (mod_revision 0: it does not exist).
   Result<EtcdTxnResult> won = etcd_->Txn({{key_, 0}}, {{key_, node_id_, lease_}});

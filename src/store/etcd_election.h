@@ -40,9 +40,15 @@ struct EtcdElectionCallbacks {
 class EtcdElection {
  public:
   // Campaigns for `prefix` + "leader" as `node_id` with leases of `ttl` (whole seconds, >= 1).
+  // The node also announces itself under NodesPrefix(prefix) + its id, with `node_info` as the
+  // value, on the same lease: the key lives exactly as long as the node keeps its lease.
   static Result<std::unique_ptr<EtcdElection>> Start(std::string_view endpoints, std::string prefix,
                                                      std::string node_id, std::chrono::seconds ttl,
-                                                     EtcdElectionCallbacks callbacks);
+                                                     EtcdElectionCallbacks callbacks,
+                                                     std::string node_info = "{}");
+
+  // Where the nodes of a fleet announce themselves: `prefix` + "nodes/".
+  static std::string NodesPrefix(const std::string& prefix) { return prefix + "nodes/"; }
   ~EtcdElection();  // resigns
   EtcdElection(const EtcdElection&) = delete;
   EtcdElection& operator=(const EtcdElection&) = delete;
@@ -53,17 +59,20 @@ class EtcdElection {
 
  private:
   EtcdElection(std::unique_ptr<EtcdClient> etcd, std::string prefix, std::string node_id,
-               std::chrono::seconds ttl, EtcdElectionCallbacks callbacks);
+               std::chrono::seconds ttl, EtcdElectionCallbacks callbacks, std::string node_info);
   void Run();
   void Tick();
   void StepDown(const std::string& why);
 
   const std::unique_ptr<EtcdClient> etcd_;
   const std::string key_;
+  const std::string node_key_;
   const std::string node_id_;
+  const std::string node_info_;
   const std::chrono::seconds ttl_;
   const EtcdElectionCallbacks callbacks_;
-  int64_t lease_ = 0;                              // election thread only
+  int64_t lease_ = 0;       // election thread only
+  bool announced_ = false;  // node_key_ written on lease_ (election thread only)
   std::chrono::steady_clock::time_point renewed_;  // when the lease was last renewed or granted
   std::atomic<bool> leading_{false};
   std::atomic<bool> stopping_{false};

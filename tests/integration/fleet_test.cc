@@ -113,6 +113,30 @@ std::string ServedAlias(Daemon& node) {
                      a["additional_weight"].to_number<double>());
 }
 
+// The fleet as a node's /v1/status lists it: "id:role id:role".
+std::string FleetNodes(Daemon& node) {
+  HttpResult r = node.Admin("GET", "/v1/status");
+  if (r.status != 200) return "HTTP " + std::to_string(r.status);
+  json::value status = json::parse(r.body);
+  const json::value* fleet = status.as_object().if_contains("fleet");
+  if (fleet == nullptr) return "no fleet";
+  std::string out;
+  for (const json::value& n : fleet->as_object().at("nodes").as_array()) {
+    if (!out.empty()) out += ' ';
+    out += std::string(n.as_object().at("id").as_string()) + ":" +
+           (n.as_object().at("leader").as_bool() ? "leader" : "follower");
+  }
+  return out;
+}
+
+// "live" or "stale": whether a node's routes follow etcd.
+std::string Routes(Daemon& node) {
+  HttpResult r = node.Admin("GET", "/v1/status");
+  if (r.status != 200) return "HTTP " + std::to_string(r.status);
+  json::value status = json::parse(r.body);
+  return std::string(status.as_object().at("fleet").as_object().at("routes").as_string());
+}
+
 TEST(FleetTest, AWeightCommittedThroughOneNodeIsServedByTheOther) {
   if (!EtcdServer::Installed()) GTEST_SKIP() << "etcd is not installed (scripts/install-deps)";
   fs::path root = MakeTempDir("cutover-fleet-two");
@@ -185,6 +209,7 @@ TEST(FleetTest, AWeightCommittedThroughOneNodeIsServedByTheOther) {
   etcd.Stop();
   ASSERT_TRUE(WaitFor([&] { return b->Log().find("etcd watch lost") != std::string::npos; },
                       std::chrono::seconds(10)));
+  EXPECT_EQ(Routes(*b), "stale");
   for (int i = 0; i < 20; ++i) {
     HttpResult r = client.Request("GET", "/ok");
     ASSERT_EQ(r.status, 200) << r.body << r.error;
@@ -206,6 +231,7 @@ TEST(FleetTest, AWeightCommittedThroughOneNodeIsServedByTheOther) {
   EXPECT_TRUE(WaitFor([&] { return ServedAlias(*b) == "2+0@0"; }, std::chrono::seconds(10)))
       << ServedAlias(*b) << "\n"
       << b->Log();
+  EXPECT_TRUE(WaitFor([&] { return Routes(*b) == "live"; }, std::chrono::seconds(10)));
   a.reset();
   b.reset();
   fs::remove_all(root);
@@ -232,11 +258,25 @@ TEST(FleetTest, ALeaderKilledMidShiftIsReplacedAndTheDeploymentEndsWithEveryStep
   // A minute per second: the deployment takes 9 s; a dead leader is replaced within 2 s + a tick.
   const std::vector<std::string> args = {"--store=etcd://" + etcd.endpoint(), "--time-scale", "60",
                                          "--lease-ttl", "2"};
+  auto with_id = [&](const std::string& id) {
+    std::vector<std::string> out = args;
+    out.push_back("--node-id=" + id);
+    return out;
+  };
   fs::path service = LinearService(root);
 
-  auto a = Daemon::Start(root / "a", args);
+  auto a = Daemon::Start(root / "a", with_id("node-a"));
   ASSERT_TRUE(WaitFor([&] { return Leads(*a); }, std::chrono::seconds(10))) << a->Log();
-  auto b = Daemon::Start(root / "b", args);
+  auto b = Daemon::Start(root / "b", with_id("node-b"));
+  // Both nodes announce themselves; B's status names A the leader.
+  ASSERT_TRUE(WaitFor([&] { return FleetNodes(*b) == "node-a:leader node-b:follower"; },
+                      std::chrono::seconds(10)))
+      << FleetNodes(*b);
+  CommandResult status = RunCutover({"status", "--admin", b->admin_url()});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("routes live"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("node-a"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("leader"), std::string::npos) << status.out;
   ASSERT_EQ(a->Deploy(service).exit_code, 0) << a->Log();
   ASSERT_EQ(b->Deploy(service).exit_code, 0) << b->Log();  // B gets the package
 
@@ -264,6 +304,7 @@ TEST(FleetTest, ALeaderKilledMidShiftIsReplacedAndTheDeploymentEndsWithEveryStep
       << a->Log();
   a->Kill();
   ASSERT_TRUE(WaitFor([&] { return Leads(*b); }, std::chrono::seconds(15))) << b->Log();
+  EXPECT_EQ(FleetNodes(*b), "node-b:leader");  // A's lease, and with it A, is gone
   ASSERT_TRUE(WaitForStatus(*b, deployment, "Succeeded")) << b->Log();
   EXPECT_EQ(ServedAlias(*b), "2+0@0");
 
