@@ -152,6 +152,7 @@ class Server final : public AdminServer {
     static const std::vector<RouteDef> kDefs = {
         {V::get, "/v1/health", &Server::Health},
         {V::head, "/v1/artifacts/{sha256}", &Server::HeadArtifact},
+        {V::get, "/v1/artifacts/{sha256}", &Server::GetArtifact},
         {V::put, "/v1/artifacts/{sha256}", &Server::PutArtifact},
         {V::post, "/v1/services", &Server::PostService},
         {V::get, "/v1/status", &Server::GetStatus},
@@ -538,6 +539,16 @@ class Server final : public AdminServer {
   asio::awaitable<Response> HeadArtifact(Request&, const Params& p) {
     Response res{
         publisher_.HasArtifact(p.at("sha256")) ? http::status::ok : http::status::not_found, 11};
+    co_return res;
+  }
+
+  // The package as uploaded: how another node of a fleet fetches one it lacks.
+  asio::awaitable<Response> GetArtifact(Request&, const Params& p) {
+    auto bytes = publisher_.ReadArtifact(p.at("sha256"));
+    if (!bytes.ok()) co_return ErrorResponse(bytes.status());
+    Response res{http::status::ok, 11};
+    res.set(http::field::content_type, "application/gzip");
+    res.body() = std::move(bytes).value();
     co_return res;
   }
 

@@ -29,6 +29,7 @@
 #include "api/event_hub.h"
 #include "common/clock.h"
 #include "common/ids.h"
+#include "daemon/fleet_peers.h"
 #include "daemon/rollup_writer.h"
 #include "deploy/controller.h"
 #include "deploy/publisher.h"
@@ -204,8 +205,8 @@ boost::json::object FleetStatus(const store::StoreLocation& location,
 }
 
 // Watches the store's keys from its current revision on; every change (coalesced while one is
-// pending) has the control loop re-read the aliases and republish the route table if one moved.
-Result<std::unique_ptr<store::EtcdWatcher>> WatchAliases(const store::StoreLocation& location,
+// pending) has the control loop bring the catalogue and the route table to what the store holds.
+Result<std::unique_ptr<store::EtcdWatcher>> WatchStore(const store::StoreLocation& location,
                                                          asio::io_context& control,
                                                          deploy::Publisher& publisher) {
   CUTOVER_ASSIGN_OR_RETURN(auto client, store::EtcdClient::Create(location.etcd_endpoints));
@@ -217,8 +218,8 @@ Result<std::unique_ptr<store::EtcdWatcher>> WatchAliases(const store::StoreLocat
     if (pending->exchange(true)) return;
     asio::post(control, [&publisher, pending] {
       pending->store(false);
-      if (Status st = publisher.RefreshAliases(); !st.ok()) {
-        spdlog::error("re-reading the aliases after a change in etcd failed: {}", st.ToString());
+      if (Status st = publisher.Sync(); !st.ok()) {
+        spdlog::error("re-reading the store after a change in etcd failed: {}", st.ToString());
       }
     });
   };
@@ -390,10 +391,18 @@ int Serve(const cli::ServeOptions& o) {
                       }
                     });
   };
+  // In a fleet (etcd), set below: packages from and pre-warming on the other nodes.
+  std::unique_ptr<FleetPeers> fleet;
   ports.prewarm = [&](const std::string& function_name, uint32_t version, int count) {
+    if (fleet != nullptr) return fleet->Prewarm(function_name, version, count);
     if (Status st = runtime->Prewarm({function_name, version}, count); !st.ok()) {
       spdlog::warn("pre-warming {} version {}: {}", function_name, version, st.ToString());
     }
+  };
+  ports.version_ready = [&](const std::string& function_name,
+                           uint32_t version) -> std::optional<std::string> {
+    if (fleet == nullptr) return std::nullopt;
+    return fleet->Ready(function_name, version);
   };
   ports.instances = [&](const std::string& function_name, uint32_t version) {
     return runtime->Stats({function_name, version}).instances;
@@ -490,10 +499,27 @@ int Serve(const cli::ServeOptions& o) {
   // functions come back, with that environment.
   publisher.SetPlatformEnvironment(
       {{"AWS_ENDPOINT_URL_CODEDEPLOY", admin_url}, {"AWS_ENDPOINT_URL_LAMBDA", admin_url}});
-  // On etcd, other nodes change aliases too: follow the store from the revision the state is
-  // restored at, so nothing committed after it is missed.
+  // On etcd, other nodes publish and shift too: follow the store from the revision the state is
+  // restored at, so nothing committed after it is missed, and fetch the packages of versions
+  // published elsewhere from the node that has them.
   if (location->kind == store::StoreLocation::Kind::kEtcd) {
-    auto started = WatchAliases(*location, control, publisher);
+    fleet = std::make_unique<FleetPeers>(
+        FleetPeersOptions{location->etcd_endpoints, location->etcd_prefix, admin_url, as.token},
+        control, [&publisher](const std::string& sha256, std::string bytes) {
+          auto stored = publisher.PutArtifact(sha256, bytes);
+          if (!stored.ok()) {
+            spdlog::error("package {} fetched but not stored: {}", sha256.substr(0, 12),
+                          stored.status().ToString());
+            return;
+          }
+          if (Status st = publisher.Sync(); !st.ok()) {
+            spdlog::error("re-reading the store after package {} arrived failed: {}",
+                          sha256.substr(0, 12), st.ToString());
+          }
+        });
+    publisher.SetArtifactWanted(
+        [&fleet](const std::string& sha256) { fleet->WantArtifact(sha256); });
+    auto started = WatchStore(*location, control, publisher);
     if (!started.ok()) {
       fmt::print(stderr, "cutover: {}\n", started.status().ToString());
       return 1;

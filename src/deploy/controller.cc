@@ -418,6 +418,34 @@ std::optional<DeploymentController::Change> DeploymentController::Next(const Dep
       n.phase = Phase::kBeforeAllowTraffic;
       return c;
     case Phase::kBeforeAllowTraffic: {
+      // A fleet: every node must be able to run the target before the hook tests it and before
+      // any node is sent traffic for it.
+      if (ports_.version_ready && n.pre_hook.status != "InProgress" &&
+          n.pre_hook.status != "Succeeded") {
+        if (auto waiting = ports_.version_ready(n.function_name, n.target_version)) {
+          auto [since, first] = waiting_for_nodes_.try_emplace(n.id, now_ms);
+          if (now_ms - since->second >= kNodesReadyTimeoutMs) {
+            waiting_for_nodes_.erase(since);
+            Change failed = Rollback(
+                n, now_ms, "Failed", "TIMEOUT",
+                fmt::format("not every node loaded version {} within {} s: {}", n.target_version,
+                            kNodesReadyTimeoutMs / 1000, *waiting),
+                json::object{{"waiting", *waiting}}, true);
+            failed.events.insert(failed.events.begin(), c.events.begin(), c.events.end());
+            return failed;
+          }
+          if (first) {
+            c.Event("WaitingForNodes",
+                    json::object{{"targetVersion", n.target_version}, {"waiting", *waiting}});
+            return c;
+          }
+          return changed ? std::optional<Change>(std::move(c)) : std::nullopt;
+        }
+        if (waiting_for_nodes_.erase(n.id) > 0) {
+          c.Event("NodesReady", json::object{{"targetVersion", n.target_version}});
+          changed = true;
+        }
+      }
       HookStep step = run_hook(n.pre_hook);
       if (step == HookStep::kFailed) return c;
       if (step == HookStep::kWait) return changed ? std::optional<Change>(std::move(c)) : std::nullopt;

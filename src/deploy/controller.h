@@ -27,6 +27,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <map>
+#include <optional>
 #include <vector>
 
 #include "alarms/engine.h"
@@ -50,6 +52,11 @@ struct ControllerPorts {
   std::function<void(const std::string& function_name, uint32_t version, int count)> prewarm;
   // How many instances a version runs now (busy or idle), to pre-warm in proportion.
   std::function<int(const std::string& function_name, uint32_t version)> instances;
+  // In a fleet: nullopt when every node can run `version` (it has the package and answered a
+  // pre-warm); otherwise which nodes are still waited for. No weight moves, and no hook runs,
+  // before it says ready. Empty: one node, always ready.
+  std::function<std::optional<std::string>(const std::string& function_name, uint32_t version)>
+      version_ready;
   // After every committed transition: the deployment as stored and the events just appended.
   std::function<void(const Deployment&, const std::vector<store::DeploymentEventRecord>&)>
       on_events;
@@ -129,6 +136,12 @@ class DeploymentController final {
   std::set<std::string> invoked_hooks_;     // execution ids this process has invoked
   mutable std::set<std::string> warned_alarms_;  // unknown alarm names already logged
   std::set<std::string> broken_;            // deployments whose record does not decode (logged)
+  // Deployments waiting for every node to load their target: since when (deployment clock).
+  std::map<std::string, int64_t> waiting_for_nodes_;
 };
+
+// How long a deployment waits for every node of a fleet to load its target version before it
+// fails with TIMEOUT, in the deployment's clock (scaled by --time-scale).
+inline constexpr int64_t kNodesReadyTimeoutMs = 5 * 60 * 1000;
 
 }  // namespace cutover::deploy

@@ -211,6 +211,18 @@ bool Publisher::HasArtifact(const std::string& sha256) const {
   return fs::is_directory(CodeDir(sha256), ec);
 }
 
+Result<std::string> Publisher::ReadArtifact(const std::string& sha256) const {
+  if (!IsHexSha(sha256)) return InvalidArgument("artifact id must be a lowercase hex SHA-256");
+  const fs::path archive = settings_.data_dir / "artifacts" / (sha256 + ".tar.gz");
+  std::ifstream in(archive, std::ios::binary);
+  if (!HasArtifact(sha256) || !in) {
+    return NotFound(fmt::format("package {} is not on this node", sha256));
+  }
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return Internal(fmt::format("cannot read {}", archive.string()));
+  return bytes;
+}
+
 Result<bool> Publisher::PutArtifact(const std::string& sha256, const std::string& bytes) {
   if (!IsHexSha(sha256)) return InvalidArgument("artifact id must be a lowercase hex SHA-256");
   if (HasArtifact(sha256)) return false;
@@ -288,10 +300,60 @@ Result<std::vector<alarms::AlarmSpec>> ParseServiceAlarms(const config::ServiceS
   return out;
 }
 
+namespace {
+
+bool SameAlias(const std::optional<store::AliasRecord>& a,
+               const std::optional<store::AliasRecord>& b) {
+  if (!a || !b) return a.has_value() == b.has_value();
+  return a->name == b->name && a->primary_version == b->primary_version &&
+         a->additional_version == b->additional_version &&
+         a->additional_weight == b->additional_weight;
+}
+
+}  // namespace
+
 Status Publisher::Restore() {
-  std::map<std::string, FunctionState> functions;
-  std::vector<std::tuple<std::string, std::string, std::vector<alarms::AlarmSpec>>> restored_alarms;
+  CUTOVER_RETURN_IF_ERROR(Sync().WithPrefix("restoring state from the store"));
+  for (const auto& [name, state] : functions_) {
+    if (auto notice = PhpVersionNotice(state.spec, runtime_.PhpVersion())) {
+      spdlog::warn("notice: {} ({})", *notice, name);
+    }
+  }
+  spdlog::info("restored {} function(s) from the store", functions_.size());
+  return Status::Ok();
+}
+
+bool Publisher::CanRun(const store::VersionRecord& version) const {
+  return !artifact_wanted_ || HasArtifact(version.code_sha256);
+}
+
+void Publisher::RegisterVersion(const store::VersionRecord& version,
+                                const config::FunctionSpec* spec) {
+  runtime::VersionKey key{version.function_name, version.version};
+  if (registered_.count(key)) return;
+  if (spec == nullptr) {
+    auto parsed = FunctionSpecFromVersionConfig(version.config_json);
+    if (!parsed.ok()) {
+      spdlog::error("cannot serve {} version {}: {}", version.function_name, version.version,
+                    parsed.status().ToString());
+      return;
+    }
+    runtime_.Register(InstanceConfigFor(version, *parsed));
+  } else {
+    runtime_.Register(InstanceConfigFor(version, *spec));
+  }
+  registered_.insert(std::move(key));
+}
+
+Status Publisher::Sync() {
+  std::map<std::string, FunctionState> stored;
+  std::map<std::pair<std::string, std::string>, std::string> specs;  // as the store holds them
+  std::vector<config::ServiceSpec> changed_services;
   Status st = store_.Read([&](store::StoreTxn& txn) -> Status {
+    // A store may run this again (etcd's optimistic reads): only the last run counts.
+    stored.clear();
+    specs.clear();
+    changed_services.clear();
     CUTOVER_ASSIGN_OR_RETURN(auto services, txn.ListServices());
     for (const auto& svc : services) {
       // One unreadable record must not keep every other service from being served: skip it, loudly.
@@ -300,20 +362,20 @@ Status Publisher::Restore() {
       auto parsed =
           ec ? Result<config::ServiceSpec>(Internal("not JSON")) : config::ServiceSpecFromJson(v);
       if (!parsed.ok()) {
-        spdlog::error("cannot restore service {} ({}): {}; it is not served until redeployed",
-                      svc.name, svc.stage, parsed.status().ToString());
+        if (!synced_specs_.count({svc.name, svc.stage}) ||
+            synced_specs_.at({svc.name, svc.stage}) != svc.spec_json) {
+          spdlog::error("cannot serve service {} ({}): {}; it is not served until redeployed",
+                        svc.name, svc.stage, parsed.status().ToString());
+        }
+        specs[{svc.name, svc.stage}] = svc.spec_json;
         continue;
       }
       config::ServiceSpec spec = std::move(parsed).value();
-      if (alarm_engine_ != nullptr) {
-        auto service_alarms = ParseServiceAlarms(spec, nullptr);
-        if (service_alarms.ok()) {
-          restored_alarms.emplace_back(spec.service, spec.stage, std::move(*service_alarms));
-        } else {
-          spdlog::error("service {} ({}): its alarms cannot be restored: {}", spec.service,
-                        spec.stage, service_alarms.status().ToString());
-        }
+      auto seen = synced_specs_.find({svc.name, svc.stage});
+      if (seen == synced_specs_.end() || seen->second != svc.spec_json) {
+        changed_services.push_back(spec);
       }
+      specs[{svc.name, svc.stage}] = svc.spec_json;
       for (auto& fn : spec.functions) {
         FunctionState state;
         state.service = spec.service;
@@ -327,36 +389,94 @@ Status Publisher::Restore() {
         }
         std::string name = fn.deployed_name;
         state.spec = std::move(fn);
-        functions[name] = std::move(state);
+        stored[name] = std::move(state);
       }
     }
     return Status::Ok();
   });
-  CUTOVER_RETURN_IF_ERROR(st.WithPrefix("restoring state from the store"));
-  for (const auto& [name, state] : functions) {
-    if (auto notice = PhpVersionNotice(state.spec, runtime_.PhpVersion())) {
-      spdlog::warn("notice: {} ({})", *notice, name);
+  CUTOVER_RETURN_IF_ERROR(st);
+
+  // What this node can serve: a function whose routes reach a version whose package is not here
+  // keeps what it served before (or waits, if it is new here) until the package arrives.
+  std::map<std::string, FunctionState> next;
+  std::set<std::string> missing;
+  for (auto& [name, state] : stored) {
+    std::set<uint32_t> reached;
+    if (state.alias) {
+      reached = {state.alias->primary_version, state.alias->additional_version};
+    } else if (!state.versions.empty()) {
+      reached = {state.latest_version()};
     }
+    bool runnable = true;
     for (const auto& [n, ver] : state.versions) {
-      auto spec = FunctionSpecFromVersionConfig(ver.config_json);
-      if (!spec.ok()) {
-        spdlog::error("cannot restore {} version {}: {}", name, n, spec.status().ToString());
-        continue;
-      }
-      runtime_.Register(InstanceConfigFor(ver, *spec));
+      if (CanRun(ver)) continue;
+      missing.insert(ver.code_sha256);
+      if (reached.count(n)) runnable = false;
+    }
+    if (runnable) {
+      next[name] = std::move(state);
+    } else if (auto old = functions_.find(name); old != functions_.end()) {
+      next[name] = old->second;
     }
   }
-  auto table = BuildRoutes(functions);
+  for (const auto& sha : missing) {
+    if (wanted_.insert(sha).second) {
+      spdlog::info("package {} is not on this node yet: fetching it from a peer", sha.substr(0, 12));
+    }
+    artifact_wanted_(sha);  // CanRun said no only when there is someone to ask
+  }
+  for (auto it = wanted_.begin(); it != wanted_.end();) {
+    it = missing.count(*it) ? std::next(it) : wanted_.erase(it);
+  }
+
+  // Nothing moved (the echo of this node's own write, or a change to what routes do not show):
+  // keep the table the gateway has.
+  bool changed = functions_.size() != next.size();
+  for (const auto& [name, state] : next) {
+    auto old = functions_.find(name);
+    if (old == functions_.end() || !SameAlias(old->second.alias, state.alias) ||
+        old->second.versions.size() != state.versions.size() ||
+        old->second.latest_version() != state.latest_version() ||
+        old->second.service != state.service || old->second.stage != state.stage) {
+      changed = true;
+    }
+    // A package that arrived may make an older version invocable (`function:N`) too.
+    for (const auto& [n, ver] : state.versions) {
+      if (CanRun(ver)) RegisterVersion(ver, nullptr);
+    }
+  }
+  changed = changed || !changed_services.empty();
+  synced_specs_ = std::move(specs);
+  if (!changed) return Status::Ok();
+
+  for (const auto& [name, state] : next) {
+    auto old = functions_.find(name);
+    if (old != functions_.end() && old->second.alias && state.alias &&
+        !SameAlias(old->second.alias, state.alias)) {
+      spdlog::info("alias {}:{} is now {} + {} at {:.3f}", name, state.alias->name,
+                   state.alias->primary_version, state.alias->additional_version,
+                   state.alias->additional_weight);
+    }
+  }
+  for (const auto& [name, old_state] : functions_) {
+    if (stored.count(name)) continue;
+    // Dropped from its service: no route reaches it any more; stop its instances.
+    for (const auto& [n, ver] : old_state.versions) {
+      runtime_.Retire({name, n});
+      registered_.erase({name, n});
+    }
+  }
+
+  auto table = BuildRoutes(next);
   if (!table.ok()) {
-    // Stored services whose routes collide (hand-edited state, or a bug): serve the ones that fit,
-    // service by service, and say loudly which were left out.
+    // Stored services whose routes collide (hand-edited state, a bug, or two nodes deploying at
+    // once): serve the ones that fit, service by service, and say loudly which were left out.
     std::map<std::string, FunctionState> kept;
     std::map<std::pair<std::string, std::string>, std::vector<std::string>> by_service;
-    for (const auto& [name, state] : functions)
-      by_service[{state.service, state.stage}].push_back(name);
+    for (const auto& [name, state] : next) by_service[{state.service, state.stage}].push_back(name);
     for (const auto& [svc, names] : by_service) {
       auto trial = kept;
-      for (const auto& n : names) trial[n] = functions.at(n);
+      for (const auto& n : names) trial[n] = next.at(n);
       if (BuildRoutes(trial).ok()) {
         kept = std::move(trial);
       } else {
@@ -366,16 +486,23 @@ Status Publisher::Restore() {
             svc.first, svc.second);
       }
     }
-    functions = std::move(kept);
-    table = BuildRoutes(functions);
+    next = std::move(kept);
+    table = BuildRoutes(next);
     CUTOVER_CHECK(table.ok());
   }
-  functions_ = std::move(functions);
+  functions_ = std::move(next);
   routes_.Publish(std::move(table).value());
-  for (auto& [service, stage, service_alarms] : restored_alarms) {
-    alarm_engine_->SetServiceAlarms(service, stage, std::move(service_alarms));
+  if (alarm_engine_ != nullptr) {
+    for (const auto& spec : changed_services) {
+      auto service_alarms = ParseServiceAlarms(spec, nullptr);
+      if (service_alarms.ok()) {
+        alarm_engine_->SetServiceAlarms(spec.service, spec.stage, std::move(*service_alarms));
+      } else {
+        spdlog::error("service {} ({}): its alarms cannot be restored: {}", spec.service,
+                      spec.stage, service_alarms.status().ToString());
+      }
+    }
   }
-  spdlog::info("restored {} function(s) from the store", functions_.size());
   return Status::Ok();
 }
 
@@ -431,6 +558,7 @@ Result<PublishReport> Publisher::PublishService(const config::ServiceSpec& spec,
     }
   }
   std::shared_ptr<const router::RouteTable> table;
+  const std::string stored_spec_json = json::serialize(config::ToJson(spec));
 
   Status st = store_.Write([&](store::StoreTxn& txn) -> Status {
     // A store may run this again after another node's write won (state_store.h): only the last
@@ -513,8 +641,7 @@ Result<PublishReport> Publisher::PublishService(const config::ServiceSpec& spec,
     auto built = BuildRoutes(next);
     if (!built.ok()) return built.status();
     table = std::move(built).value();
-    return txn.PutService(
-        {spec.service, spec.stage, json::serialize(config::ToJson(spec)), code_sha256, now_ms});
+    return txn.PutService({spec.service, spec.stage, stored_spec_json, code_sha256, now_ms});
   });
   if (!st.ok()) {
     // The user sees the error at the CLI; the operator sees it here, with nothing published. A
@@ -532,16 +659,19 @@ Result<PublishReport> Publisher::PublishService(const config::ServiceSpec& spec,
   for (const auto& pub : report.functions) {
     const FunctionState& state = next[pub.function_name];
     if (pub.created) {
-      const auto& ver = state.versions.at(pub.version);
-      runtime_.Register(InstanceConfigFor(ver, state.spec));
+      RegisterVersion(state.versions.at(pub.version), &state.spec);
     }
   }
   for (const auto& [name, old_state] : functions_) {
     if (next.count(name)) continue;
     // Dropped from serverless.yml: no route reaches it any more; stop its instances.
-    for (const auto& [n, ver] : old_state.versions) runtime_.Retire({name, n});
+    for (const auto& [n, ver] : old_state.versions) {
+      runtime_.Retire({name, n});
+      registered_.erase({name, n});
+    }
   }
   functions_ = std::move(next);
+  synced_specs_[{spec.service, spec.stage}] = stored_spec_json;
   routes_.Publish(std::move(table));
   for (auto& notice : alarm_notices) report.notices.push_back(std::move(notice));
   if (alarm_engine_ != nullptr) {
@@ -594,56 +724,6 @@ Result<store::AliasRecord> Publisher::SetAlias(const std::string& function_name,
   return rec;
 }
 
-namespace {
-
-bool SameAlias(const std::optional<store::AliasRecord>& a,
-               const std::optional<store::AliasRecord>& b) {
-  if (!a || !b) return a.has_value() == b.has_value();
-  return a->name == b->name && a->primary_version == b->primary_version &&
-         a->additional_version == b->additional_version &&
-         a->additional_weight == b->additional_weight;
-}
-
-}  // namespace
-
-Status Publisher::RefreshAliases() {
-  std::map<std::string, std::optional<store::AliasRecord>> stored;
-  CUTOVER_RETURN_IF_ERROR(store_.Read([&](store::StoreTxn& txn) -> Status {
-    for (const auto& [name, state] : functions_) {
-      if (!state.spec.deployment) continue;
-      CUTOVER_ASSIGN_OR_RETURN(stored[name], txn.GetAlias(name, state.spec.deployment->alias));
-    }
-    return Status::Ok();
-  }));
-  bool changed = false;
-  for (auto& [name, alias] : stored) {
-    FunctionState& state = functions_.at(name);
-    if (SameAlias(state.alias, alias)) continue;
-    if (alias) {
-      const bool known =
-          state.versions.contains(alias->primary_version) &&
-          (alias->additional_version == 0 || state.versions.contains(alias->additional_version));
-      if (!known) {
-        spdlog::error(
-            "alias {}:{} in the store points at version {} + {}, not published on this node; "
-            "it keeps serving {} + {}",
-            name, alias->name, alias->primary_version, alias->additional_version,
-            state.alias ? state.alias->primary_version : 0,
-            state.alias ? state.alias->additional_version : 0);
-        continue;
-      }
-      spdlog::info("alias {}:{} changed in the store → {} + {} at {:.3f}", name, alias->name,
-                   alias->primary_version, alias->additional_version, alias->additional_weight);
-    }
-    state.alias = std::move(alias);
-    changed = true;
-  }
-  if (!changed) return Status::Ok();
-  auto table = BuildRoutes(functions_);
-  CUTOVER_CHECK(table.ok());  // only weights changed; the routes built before
-  routes_.Publish(std::move(table).value());
-  return Status::Ok();
-}
 
 Status Publisher::CommitAlias(const std::optional<store::AliasRecord>& alias,
                               const std::function<Status(store::StoreTxn&)>& write) {

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -87,16 +88,29 @@ class Publisher final {
   // AWS_SESSION_TOKEN of every instance (runtime::InstanceConfig::session_token). Before Restore.
   void SetInstanceSessionToken(std::string token) { session_token_ = std::move(token); }
 
-  // Rebuilds catalogue, runtime pools, the route table and the alarms from the store.
+  // Rebuilds catalogue, runtime pools, the route table and the alarms from the store (a first
+  // Sync, with the notices a start should print).
   Status Restore();
 
-  // Reads the alias of every function served here again and republishes the route table if one
-  // changed: how a weight another node committed (etcd store) reaches this node's gateway. An
-  // alias naming a version this node has not published (its package is on another node) is not
-  // taken; that is logged as an error.
-  Status RefreshAliases();
+  // Brings the catalogue, the runtime pools, the route table and the alarms to what the store
+  // holds: at start (Restore) and whenever the store changed under this node (etcd: another node
+  // published a service, a version or a weight). Republishes the route table only when what the
+  // routes reach changed. A node serves only versions it can run: a function whose routes reach a
+  // version whose package is not here keeps what it served before (or is not served yet, if it is
+  // new here) until the package arrives, and the package is asked for (SetArtifactWanted).
+  Status Sync();
+
+  // In a fleet: `wanted` is called (on every Sync) with the SHA-256 of each package a stored
+  // version needs and this node lacks; whoever fetches it hands it to PutArtifact and calls Sync.
+  // Unset (one node), every stored version is taken to be runnable. Call before Restore.
+  void SetArtifactWanted(std::function<void(const std::string& sha256)> wanted) {
+    artifact_wanted_ = std::move(wanted);
+  }
 
   bool HasArtifact(const std::string& sha256) const;
+  // The package stored under `sha256`, as uploaded (what a peer node fetches). NotFound when this
+  // node does not have it.
+  Result<std::string> ReadArtifact(const std::string& sha256) const;
   // Stores a package under its SHA-256 after checking that `bytes` hash to it. Returns true when it
   // was new. InvalidArgument on a hash mismatch or an archive that does not unpack.
   Result<bool> PutArtifact(const std::string& sha256, const std::string& bytes);
@@ -130,6 +144,10 @@ class Publisher final {
   static std::string VersionConfigJson(const config::FunctionSpec& spec);
   runtime::InstanceConfig InstanceConfigFor(const store::VersionRecord& version,
                                             const config::FunctionSpec& spec) const;
+  // Whether this node has the package `version` runs from (always, outside a fleet).
+  bool CanRun(const store::VersionRecord& version) const;
+  // Registers a version's pool with the runtime once; `spec` null: parsed from the version record.
+  void RegisterVersion(const store::VersionRecord& version, const config::FunctionSpec* spec);
   // Builds the route table for every function in `functions`.
   Result<std::shared_ptr<const router::RouteTable>> BuildRoutes(
       const std::map<std::string, FunctionState>& functions) const;
@@ -144,6 +162,11 @@ class Publisher final {
   std::map<std::string, std::string> platform_environment_;
   std::string session_token_;
   Random random_;
+  std::function<void(const std::string&)> artifact_wanted_;
+  std::set<std::string> wanted_;                // packages asked for and not here yet
+  std::set<runtime::VersionKey> registered_;    // pools handed to the runtime
+  // Each service's spec as the store held it at the last Sync or publish: what changed since.
+  std::map<std::pair<std::string, std::string>, std::string> synced_specs_;
 };
 
 // The AWS::CloudWatch::Alarm resources of `spec`, validated (InvalidArgument with file:line:col),

@@ -65,6 +65,7 @@ class ControllerTest : public ::testing::Test {
     ports.prewarm = [this](const std::string& fn, uint32_t version, int count) {
       prewarms_.push_back({fn, version, count});
     };
+    ports.version_ready = [this](const std::string&, uint32_t) { return nodes_waited_for_; };
     ports.on_events = [this](const Deployment& d,
                              const std::vector<store::DeploymentEventRecord>& events) {
       for (const auto& e : events) announced_.push_back(d.id + ":" + e.type);
@@ -196,6 +197,7 @@ class ControllerTest : public ::testing::Test {
     int count;
   };
   std::vector<Prewarm> prewarms_;
+  std::optional<std::string> nodes_waited_for_;  // what version_ready answers (nullopt: ready)
   std::vector<std::string> announced_;
   uint64_t seed_ = 0;
   int uploads_ = 0;
@@ -343,6 +345,57 @@ TEST_F(ControllerTest, TargetIsPrewarmedBeforeEachRiseOfItsWeight) {
   const size_t before = prewarms_.size();
   AdvanceAndTick(minutes(1));
   EXPECT_EQ(prewarms_.size(), before + 1);
+}
+
+// ---- A fleet: every node loads the target before any weight moves
+
+TEST_F(ControllerTest, NoHookRunsAndNoWeightMovesUntilEveryNodeCanRunTheTarget) {
+  Options o;
+  o.pre_hook = "preHook";
+  o.type = "AllAtOnce";
+  Deploy("v1", o);
+  nodes_waited_for_ = "node-b (HTTP 404: not loaded yet)";
+  const std::string id = Deploy("v2", o);
+  controller_->Tick();
+  AdvanceAndTick(minutes(1));
+  AdvanceAndTick(minutes(1));
+  EXPECT_EQ(Alias(), "v1");
+  EXPECT_TRUE(hook_calls_.empty());
+  EXPECT_EQ(Get(id).status, "InProgress");
+  auto events = controller_->Events(id, 0);
+  ASSERT_TRUE(events.ok());
+  int waiting = 0;
+  for (const auto& e : *events) {
+    if (e.type != "WaitingForNodes") continue;
+    ++waiting;
+    EXPECT_NE(e.data.find("node-b"), std::string::npos) << e.data;
+  }
+  EXPECT_EQ(waiting, 1);  // said once, not every tick
+
+  nodes_waited_for_.reset();
+  controller_->Tick();
+  ASSERT_EQ(hook_calls_.size(), 1u);
+  const std::vector<std::string> types = EventTypes(id);
+  EXPECT_NE(std::find(types.begin(), types.end(), "NodesReady"), types.end());
+  const std::string exec =
+      std::string(hook_calls_[0].second.at("LifecycleEventHookExecutionId").as_string());
+  EXPECT_EQ(controller_->ReportHook(id, exec, "Succeeded").error, HookReportError::kNone);
+  EXPECT_EQ(Alias(), "v2");
+}
+
+TEST_F(ControllerTest, ANodeThatNeverLoadsTheTargetFailsTheDeploymentWithTimeout) {
+  Deploy("v1");
+  nodes_waited_for_ = "node-c (connection refused)";
+  const std::string id = Deploy("v2");
+  controller_->Tick();
+  RunFor(milliseconds(kNodesReadyTimeoutMs) - seconds(2));
+  EXPECT_EQ(Get(id).status, "InProgress");
+  RunFor(seconds(3));
+  const Deployment d = Get(id);
+  EXPECT_EQ(d.status, "Failed");
+  EXPECT_EQ(d.error_code, "TIMEOUT");
+  EXPECT_NE(d.error_message.find("node-c"), std::string::npos) << d.error_message;
+  EXPECT_EQ(Alias(), "v1");
 }
 
 // ---- Hooks

@@ -31,17 +31,23 @@ class PublisherTest : public ::testing::Test {
                                        routes_, clock_);
   }
 
-  // Packages a service directory holding a bootstrap with `content`; returns the package's hash.
-  std::string Upload(const std::string& content) {
+  // Packages a service directory holding a bootstrap with `content`.
+  package::PackageInfo Package(const std::string& content) {
     fs::path dir = root_ / ("svc-" + std::to_string(uploads_++));
     fs::create_directories(dir);
     { std::ofstream(dir / "bootstrap") << "#!/bin/sh\n# " << content << "\n"; }
     chmod((dir / "bootstrap").c_str(), 0755);
     auto pkg = package::CreatePackage(dir, {});
     EXPECT_TRUE(pkg.ok()) << pkg.status().ToString();
-    auto stored = publisher_->PutArtifact(pkg->sha256, pkg->bytes);
+    return pkg.ok() ? std::move(pkg).value() : package::PackageInfo{};
+  }
+
+  // Packages and uploads; returns the package's hash.
+  std::string Upload(const std::string& content) {
+    auto pkg = Package(content);
+    auto stored = publisher_->PutArtifact(pkg.sha256, pkg.bytes);
     EXPECT_TRUE(stored.ok()) << stored.status().ToString();
-    return pkg->sha256;
+    return pkg.sha256;
   }
 
   static config::ServiceSpec Spec(const std::string& service, const std::string& path,
@@ -205,6 +211,65 @@ TEST_F(PublisherTest, RestoreRebuildsEverythingFromTheStore) {
   ASSERT_TRUE(n);
   EXPECT_FALSE(n->route->target->is_alias);
   EXPECT_EQ(n->route->target->primary_version, 1u);
+}
+
+// A second node over the same store (etcd in a fleet) with its own data directory: it serves a
+// function only from packages it has, asks for the ones it lacks, and takes the store's state
+// as soon as they arrive.
+TEST_F(PublisherTest, AnotherNodeServesOnlyFromPackagesItHasAndAsksForTheRest) {
+  auto v1 = Package("v1");
+  ASSERT_TRUE(publisher_->PutArtifact(v1.sha256, v1.bytes).ok());
+  ASSERT_TRUE(publisher_->PublishService(Spec("alpha", "/a"), v1.sha256).ok());
+
+  router::RouteTableSnapshot b_routes;
+  FakeRuntime b_runtime;
+  Publisher b(PublisherSettings{root_ / "b"}, *store_, b_runtime, b_routes, clock_);
+  std::vector<std::string> wanted;
+  b.SetArtifactWanted([&](const std::string& sha) { wanted.push_back(sha); });
+  ASSERT_TRUE(b.Restore().ok());
+  EXPECT_EQ(wanted, std::vector<std::string>{v1.sha256});
+  EXPECT_FALSE(b_routes.Current()->Match("GET", "/a"));  // nothing it cannot run
+  EXPECT_TRUE(b_runtime.registered.empty());
+  EXPECT_EQ(b.FindFunction("alpha-dev-api"), nullptr);
+
+  ASSERT_TRUE(b.PutArtifact(v1.sha256, v1.bytes).ok());
+  ASSERT_TRUE(b.Sync().ok());
+  auto a = b_routes.Current()->Match("GET", "/a");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->route->target->primary_version, 1u);
+  EXPECT_EQ(b_runtime.registered.size(), 1u);
+
+  // Node A publishes version 2 and splits the alias: B keeps serving version 1 alone (a weight it
+  // cannot serve is not taken) until version 2's package is here.
+  auto v2 = Package("v2");
+  ASSERT_TRUE(publisher_->PutArtifact(v2.sha256, v2.bytes).ok());
+  ASSERT_TRUE(publisher_->PublishService(Spec("alpha", "/a"), v2.sha256).ok());
+  ASSERT_TRUE(publisher_->SetAlias("alpha-dev-api", "Live", 1, 2, 0.5).ok());
+  wanted.clear();
+  ASSERT_TRUE(b.Sync().ok());
+  EXPECT_EQ(wanted, std::vector<std::string>{v2.sha256});
+  a = b_routes.Current()->Match("GET", "/a");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->route->target->primary_version, 1u);
+  EXPECT_EQ(a->route->target->additional_version, 0u);
+
+  ASSERT_TRUE(b.PutArtifact(v2.sha256, v2.bytes).ok());
+  ASSERT_TRUE(b.Sync().ok());
+  a = b_routes.Current()->Match("GET", "/a");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->route->target->additional_version, 2u);
+  EXPECT_DOUBLE_EQ(a->route->target->additional_weight, 0.5);
+  EXPECT_EQ(b_runtime.registered.size(), 2u);
+
+  // A Sync with nothing new keeps the table the gateway has.
+  auto before = b_routes.Current();
+  ASSERT_TRUE(b.Sync().ok());
+  EXPECT_EQ(b_routes.Current(), before);
+
+  // A's next publish of a new service reaches B too (its package is already here).
+  ASSERT_TRUE(publisher_->PublishService(Spec("bravo", "/b", false), v2.sha256).ok());
+  ASSERT_TRUE(b.Sync().ok());
+  EXPECT_TRUE(b_routes.Current()->Match("GET", "/b"));
 }
 
 }  // namespace

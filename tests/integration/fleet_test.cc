@@ -327,6 +327,99 @@ TEST(FleetTest, ALeaderKilledMidShiftIsReplacedAndTheDeploymentEndsWithEveryStep
   fs::remove_all(root);
 }
 
+// The version a node's gateway answers /ok from, or why it does not ("HTTP 403").
+std::string ServedVersion(Daemon& node) {
+  HttpClient client("127.0.0.1", node.gateway_port());
+  HttpResult r = client.Request("GET", "/ok");
+  if (r.status != 200) return "HTTP " + std::to_string(r.status);
+  return r.headers["x-cutover-version"];
+}
+
+// The deployment id `cutover deploy` printed for function `ok`.
+std::string OkDeployment(const CommandResult& deployed) {
+  json::value published = json::parse(deployed.out);
+  for (const auto& f : published.as_object()["functions"].as_array()) {
+    if (f.as_object().at("key") == "ok" && f.as_object().contains("deployment_id")) {
+      return std::string(f.as_object().at("deployment_id").as_string());
+    }
+  }
+  return "";
+}
+
+TEST(FleetTest, ThreeNodesServeWhatAnyOfThemDeploysAndEveryWeightSetOnAny) {
+  if (!EtcdServer::Installed()) GTEST_SKIP() << "etcd is not installed (scripts/install-deps)";
+  fs::path root = MakeTempDir("cutover-fleet-three");
+  EtcdServer etcd(root / "etcd");
+  ASSERT_TRUE(etcd.started()) << etcd.log();
+  const std::string store = "--store=etcd://" + etcd.endpoint();
+  fs::path service = CopyAliasesService(root, CUTOVER_PROXY_BOOTSTRAP);
+  auto a = Daemon::Start(root / "a", {store, "--node-id=node-a"});
+  auto b = Daemon::Start(root / "b", {store, "--node-id=node-b"});
+  auto c = Daemon::Start(root / "c", {store, "--node-id=node-c"});
+  std::vector<Daemon*> nodes = {a.get(), b.get(), c.get()};
+  auto all_serve = [&](const std::string& version) {
+    return WaitFor(
+        [&] {
+          for (Daemon* n : nodes) {
+            if (ServedVersion(*n) != version) return false;
+          }
+          return true;
+        },
+        std::chrono::seconds(20));
+  };
+  auto served = [&] {
+    std::string out;
+    for (Daemon* n : nodes) out += ServedVersion(*n) + " ";
+    return out;
+  };
+
+  // A deploy through A alone: B and C fetch its package from A and serve it.
+  ASSERT_EQ(a->Deploy(service).exit_code, 0) << a->Log();
+  ASSERT_TRUE(all_serve("1")) << served() << "\n" << b->Log();
+  EXPECT_NE(b->Log().find("fetched from node node-a"), std::string::npos) << b->Log();
+  EXPECT_NE(c->Log().find("fetched from node node-a"), std::string::npos) << c->Log();
+
+  // New code through C: the leader waits until every node has version 2, then shifts it on all.
+  std::ofstream(service / "bootstrap", std::ios::app) << "\n# version two\n";
+  CommandResult second = c->Deploy(service);
+  ASSERT_EQ(second.exit_code, 0) << second.err << c->Log();
+  const std::string deployment = OkDeployment(second);
+  ASSERT_FALSE(deployment.empty()) << second.out;
+  ASSERT_TRUE(WaitForStatus(*a, deployment, "Succeeded")) << a->Log() << b->Log() << c->Log();
+  ASSERT_TRUE(all_serve("2")) << served();
+  for (Daemon* n : nodes) {
+    EXPECT_EQ(HttpClient("127.0.0.1", n->gateway_port()).Request("GET", "/other").status, 200);
+  }
+
+  // A weight set on B reaches all three gateways.
+  const auto put = std::chrono::steady_clock::now();
+  HttpResult set = b->Admin("PUT", "/v1/functions/aliases-dev-ok/aliases/Live",
+                            R"({"primary_version":2,"additional_version":1,)"
+                            R"("additional_weight":0.5})");
+  ASSERT_EQ(set.status, 200) << set.body;
+  for (Daemon* n : nodes) {
+    ASSERT_TRUE(WaitFor([&] { return ServedAlias(*n) == "2+1@0.5"; }, std::chrono::seconds(10)))
+        << ServedAlias(*n);
+  }
+  std::printf(
+      "weight on all three nodes %.1f ms after B's PUT returned\n",
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - put).count());
+  for (Daemon* n : nodes) {
+    bool saw[3] = {false, false, false};
+    HttpClient client("127.0.0.1", n->gateway_port());
+    for (int i = 0; i < 300 && !(saw[1] && saw[2]); ++i) {
+      HttpResult r = client.Request("GET", "/ok");
+      ASSERT_EQ(r.status, 200) << r.body << r.error;
+      saw[std::stoi(r.headers["x-cutover-version"])] = true;
+    }
+    EXPECT_TRUE(saw[1] && saw[2]);
+  }
+  a.reset();
+  b.reset();
+  c.reset();
+  fs::remove_all(root);
+}
+
 TEST(FleetTest, AStoreThatCannotBeUsedIsAClearErrorAtStart) {
   fs::path root = MakeTempDir("cutover-fleet-bad");
   CommandResult bad = RunCutover({"serve", "--data", (root / "data").string(), "--port", "0",
