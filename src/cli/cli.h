@@ -46,6 +46,9 @@ struct ServeOptions {
   // it).
   std::string node_id;
   int lease_ttl = 5;
+  // On SIGTERM the gateway stops accepting, closes idle connections and gives the requests in flight
+  // this long (seconds) to finish: API Gateway's 29 s integration timeout, plus one.
+  int drain_timeout = 30;
   double time_scale = 1.0;     // --time-scale N (> 0)
   bool version_header = true;  // --no-version-header turns it off
   bool metrics = true;         // --no-metrics: the gateway records nothing (benchmarks)

@@ -60,6 +60,10 @@ Command AddServeCommand(CLI::App& app, const ServeFn& serve) {
                   "On etcd: seconds a dead leader holds leadership before another node takes over")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
+  sub->add_option("--drain-timeout", options->drain_timeout,
+                  "On SIGTERM: seconds to let requests in flight finish before stopping")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600));
   sub->add_option("--time-scale", options->time_scale,
                   "Run schedules, alarm periods and hook timeouts N times faster (N > 0)")
       ->capture_default_str();

@@ -634,15 +634,54 @@ int Serve(const cli::ServeOptions& o) {
   };
   schedule();
 
+  // SIGTERM or SIGINT: leave cleanly. Resign at once (another node leads at its next tick, not
+  // after the TTL), stop accepting, close idle connections, and give the requests in flight up to
+  // --drain-timeout to finish before stopping. A second signal stops at once.
   asio::signal_set signals(control, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code, int sig) {
-    spdlog::info("signal {}: shutting down", sig);
+  asio::steady_timer drain_poll(control);
+  std::function<void()> drain_check;
+  auto stop_now = [&] {
+    drain_poll.cancel();
     tick.cancel();
-    election.reset();  // resign now: another node takes over at its next tick, not after the TTL
     trigger_sender.Stop();
     (*gw)->Stop();
     (*admin)->Stop();
     control.stop();
+  };
+  signals.async_wait([&](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    const auto started = std::chrono::steady_clock::now();
+    const auto deadline = started + std::chrono::seconds(o.drain_timeout);
+    spdlog::info("signal {}: draining {} connection(s) (up to {} s), then stopping", sig,
+                 (*gw)->open_connections(), o.drain_timeout);
+    election.reset();
+    (*gw)->Drain();
+    (*admin)->Stop();
+    signals.async_wait([&](boost::system::error_code again, int sig2) {
+      if (again) return;
+      spdlog::warn("signal {} while draining: stopping now", sig2);
+      stop_now();
+    });
+    drain_check = [&, started, deadline] {
+      const size_t open = (*gw)->open_connections();
+      const auto now = std::chrono::steady_clock::now();
+      if (open == 0 || now >= deadline) {
+        const auto took =
+            std::chrono::duration_cast<std::chrono::milliseconds>(now - started).count();
+        if (open == 0) {
+          spdlog::info("drained in {} ms: shutting down", took);
+        } else {
+          spdlog::warn("{} connection(s) still busy after {} ms: shutting down", open, took);
+        }
+        stop_now();
+        return;
+      }
+      drain_poll.expires_after(std::chrono::milliseconds(20));
+      drain_poll.async_wait([&](boost::system::error_code e) {
+        if (!e) drain_check();
+      });
+    };
+    drain_check();
   });
 
   std::vector<std::thread> threads;

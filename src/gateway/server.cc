@@ -15,6 +15,7 @@
 #include <boost/beast/http.hpp>
 #include <functional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/ids.h"
 #include "common/random.h"
@@ -33,6 +34,12 @@ using Response = http::response<http::string_body>;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 // State owned by one worker thread: its view of the route table and its random numbers.
+// A connection as Drain sees it: its stream, and whether it is between requests.
+struct SessionState {
+  beast::tcp_stream* stream;
+  bool idle = true;
+};
+
 struct Worker {
   Worker(const router::RouteTableSnapshot& routes, asio::io_context& ctx,
          metrics::SampleRing* ring)
@@ -44,6 +51,8 @@ struct Worker {
   // Interned metric labels of the routes of `labels_table`, looked up once per route and table.
   const router::RouteTable* labels_table = nullptr;
   std::unordered_map<const router::RouteSpec*, const metrics::RouteLabels*> labels;
+  std::unordered_set<SessionState*> sessions;  // this worker's open connections
+  std::atomic<size_t> open{0};                 // their number, for any thread
 };
 
 Response JsonError(unsigned status, std::string_view body, std::string_view error_type) {
@@ -97,12 +106,12 @@ class Server final : public GatewayServer {
       port = acceptor->local_endpoint().port();
       metrics::SampleRing* ring =
           settings_.recorder ? &settings_.recorder->shard(workers_.size()) : nullptr;
-      workers_.push_back(std::make_unique<Worker>(routes_, *ctx, ring));
+      workers_.push_back(std::make_shared<Worker>(routes_, *ctx, ring));
       acceptors_.push_back(std::move(acceptor));
     }
     port_ = port;
     for (size_t i = 0; i < acceptors_.size(); ++i) {
-      asio::co_spawn(acceptors_[i]->get_executor(), Accept(*acceptors_[i], *workers_[i]),
+      asio::co_spawn(acceptors_[i]->get_executor(), Accept(*acceptors_[i], workers_[i]),
                      asio::detached);
     }
     return Status::Ok();
@@ -119,8 +128,26 @@ class Server final : public GatewayServer {
     }
   }
 
+  void Drain() override {
+    draining_.store(true);
+    Stop();
+    for (auto& w : workers_) {
+      asio::post(*w->context, [worker = w.get()] {
+        for (SessionState* s : worker->sessions) {
+          if (s->idle) s->stream->cancel();  // its read ends; a busy one closes after its answer
+        }
+      });
+    }
+  }
+
+  size_t open_connections() const override {
+    size_t n = 0;
+    for (const auto& w : workers_) n += w->open.load();
+    return n;
+  }
+
  private:
-  asio::awaitable<void> Accept(tcp::acceptor& acceptor, Worker& worker) {
+  asio::awaitable<void> Accept(tcp::acceptor& acceptor, std::shared_ptr<Worker> worker) {
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(kTuple);
       if (ec) {
@@ -136,9 +163,23 @@ class Server final : public GatewayServer {
     }
   }
 
-  asio::awaitable<void> Session(tcp::socket socket, Worker& worker) {
+  // `owner` keeps the worker alive for the frame's destructor: a session suspended when the
+  // daemon stops is destroyed with its io_context, after the server.
+  asio::awaitable<void> Session(tcp::socket socket, std::shared_ptr<Worker> owner) {
+    Worker& worker = *owner;
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
+    SessionState state{&stream};
+    worker.sessions.insert(&state);
+    worker.open.fetch_add(1);
+    struct Leave {
+      Worker& worker;
+      SessionState* state;
+      ~Leave() {
+        worker.sessions.erase(state);
+        worker.open.fetch_sub(1);
+      }
+    } leave{worker, &state};
     std::string peer;
     {
       boost::system::error_code ec;
@@ -146,12 +187,15 @@ class Server final : public GatewayServer {
       peer = ec ? "127.0.0.1" : ep.address().to_string();
     }
     for (;;) {
+      state.idle = true;
+      if (draining_.load(std::memory_order_relaxed)) break;
       http::request_parser<http::string_body> parser;
       parser.body_limit(settings_.max_body_bytes);
       // The request line may be up to 8 KB on top of the header budget.
       parser.header_limit(static_cast<uint32_t>(settings_.max_header_bytes + 8192));
       stream.expires_after(std::chrono::milliseconds(settings_.idle_timeout_ms));
       auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+      state.idle = false;
       Response res;
       bool close_after = false;
       const bool head_request = !ec && parser.get().method() == http::verb::head;
@@ -175,7 +219,8 @@ class Server final : public GatewayServer {
         stream.expires_never();
         Request req = parser.release();
         res = co_await Handle(req, peer, worker);
-        close_after = !req.keep_alive();
+        // Draining: this was the connection's last request.
+        close_after = !req.keep_alive() || draining_.load(std::memory_order_relaxed);
       }
       res.keep_alive(!close_after);
       res.prepare_payload();
@@ -487,7 +532,8 @@ class Server final : public GatewayServer {
   runtime::RuntimeService& runtime_;
   const Clock& clock_;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
-  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::shared_ptr<Worker>> workers_;
+  std::atomic<bool> draining_{false};
   uint16_t port_ = 0;
 };
 

@@ -46,6 +46,11 @@ class GatewayServer {
   virtual uint16_t port() const = 0;
   // Stops accepting; open connections finish their current request. Any thread.
   virtual void Stop() = 0;
+  // Stops accepting, closes the connections waiting for a request, and has every busy one close
+  // after its current response (`Connection: close`). Any thread; open_connections() tells when
+  // the last has gone.
+  virtual void Drain() = 0;
+  virtual size_t open_connections() const = 0;
 };
 
 Result<std::unique_ptr<GatewayServer>> StartGateway(

@@ -102,11 +102,14 @@ void EtcdElection::Tick() {
       return;
     }
   }
-  // The node's own key, on its lease: gone when the lease ends.
-  if (lease_ != 0 && !announced_) {
+  // The node's own key, on its lease: gone when the lease ends. Written as soon as there is a
+  // lease, not a tick later: peers look for it to fetch packages from this node.
+  auto announce = [&] {
+    if (lease_ == 0 || announced_) return;
     Result<EtcdTxnResult> put = etcd_->Txn({}, {{node_key_, node_info_, lease_}});
     announced_ = put.ok();
-  }
+  };
+  announce();
   if (leading_.load()) {
     // The key is ours for as long as the lease lives, unless someone deleted it by hand.
     Result<EtcdRangeResult> holder = etcd_->Range(key_, "");
@@ -122,6 +125,7 @@ void EtcdElection::Tick() {
     lease_ = *granted;
     renewed_ = now;
     announced_ = false;
+    announce();
   }
   // Create the key if nobody holds it (mod_revision 0: it does not exist).
   Result<EtcdTxnResult> won = etcd_->Txn({{key_, 0}}, {{key_, node_id_, lease_}});

@@ -11,6 +11,14 @@
 #include <fstream>
 #include <iterator>
 #include <thread>
+#include <future>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "etcd_server.h"
 #include "harness.h"
@@ -417,6 +425,135 @@ TEST(FleetTest, ThreeNodesServeWhatAnyOfThemDeploysAndEveryWeightSetOnAny) {
   a.reset();
   b.reset();
   c.reset();
+  fs::remove_all(root);
+}
+
+// A connected TCP socket to 127.0.0.1:`port`, or -1.
+int Connect(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Reads from `fd` until the peer closes it (true) or `timeout` passes (false); what came in `*got`.
+bool ReadUntilClosed(int fd, std::chrono::milliseconds timeout, std::string* got) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[4096];
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n <= 0) return true;
+    got->append(buf, static_cast<size_t>(n));
+  }
+}
+
+// A process that has exited but is not reaped yet (our child) or is gone.
+bool Exited(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  const size_t paren = line.rfind(')');
+  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z';
+}
+
+TEST(FleetTest, ANodeLeavingOnSigtermResignsAndFinishesItsRequestsInFlight) {
+  if (!EtcdServer::Installed()) GTEST_SKIP() << "etcd is not installed (scripts/install-deps)";
+  fs::path root = MakeTempDir("cutover-fleet-leave");
+  EtcdServer etcd(root / "etcd");
+  ASSERT_TRUE(etcd.started()) << etcd.log();
+  // Followers campaign every TTL/3 (2 s): B leads within that only because A resigned; had A
+  // just vanished, B would wait for A's lease to expire, 6 s.
+  const std::vector<std::string> args = {"--store=etcd://" + etcd.endpoint(), "--lease-ttl", "6"};
+  auto with_id = [&](const std::string& id) {
+    std::vector<std::string> out = args;
+    out.push_back("--node-id=" + id);
+    return out;
+  };
+  auto a = Daemon::Start(root / "a", with_id("node-a"));
+  ASSERT_TRUE(WaitFor([&] { return Leads(*a); }, std::chrono::seconds(10))) << a->Log();
+  auto b = Daemon::Start(root / "b", with_id("node-b"));
+
+  // testdata/gate: an invocation that runs until the test creates `release`.
+  fs::path service = root / "gate";
+  fs::create_directories(service);
+  fs::copy_file(SourceDir() / "tests/integration/testdata/gate/serverless.yml",
+                service / "serverless.yml");
+  fs::copy_file(CUTOVER_PROXY_BOOTSTRAP, service / "bootstrap");
+  fs::permissions(service / "bootstrap", fs::perms::owner_all);
+  const fs::path release = root / "release";
+  ASSERT_EQ(a->Deploy(service, {"--opt", "gate=" + release.string()}).exit_code, 0) << a->Log();
+  struct Release {
+    fs::path file;
+    ~Release() { std::ofstream touch(file); }
+  } release_on_exit{release};
+
+  // An idle keep-alive connection (one answered request on it) and one request in flight.
+  std::ofstream(release) << "";
+  int idle = Connect(a->gateway_port());
+  ASSERT_GE(idle, 0);
+  const std::string get = "GET /gate HTTP/1.1\r\nHost: a\r\n\r\n";
+  ASSERT_EQ(::write(idle, get.data(), get.size()), static_cast<ssize_t>(get.size()));
+  std::string first;
+  char buf[4096];
+  while (first.find("released") == std::string::npos) {
+    ssize_t n = ::read(idle, buf, sizeof(buf));
+    ASSERT_GT(n, 0);
+    first.append(buf, static_cast<size_t>(n));
+  }
+  fs::remove(release);
+  auto in_flight = std::async(std::launch::async, [port = a->gateway_port()] {
+    return HttpClient("127.0.0.1", port).Request("GET", "/gate");
+  });
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        HttpResult r = a->Admin("GET", "/v1/functions/gate-dev-gate");
+        if (r.status != 200) return false;
+        json::value fn = json::parse(r.body);
+        return fn.as_object()["versions"].as_array()[0].as_object()["pool"].as_object()["busy"] ==
+               1;
+      },
+      std::chrono::seconds(20)));
+
+  ASSERT_EQ(::kill(a->pid(), SIGTERM), 0);
+  // Leadership goes at once, the idle connection is closed, no new connection is taken...
+  EXPECT_TRUE(WaitFor([&] { return Leads(*b); }, std::chrono::milliseconds(4500)))
+      << a->Log() << b->Log();
+  std::string rest;
+  EXPECT_TRUE(ReadUntilClosed(idle, std::chrono::seconds(10), &rest));
+  EXPECT_EQ(rest, "");
+  ::close(idle);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        int fd = Connect(a->gateway_port());
+        if (fd >= 0) ::close(fd);
+        return fd < 0;
+      },
+      std::chrono::seconds(10)));
+  // ...but the node waits for the request it is running.
+  EXPECT_FALSE(Exited(a->pid()));
+  EXPECT_NE(a->Log().find("draining 2 connection(s)"), std::string::npos) << a->Log();
+
+  { std::ofstream touch(release); }
+  HttpResult answered = in_flight.get();
+  EXPECT_EQ(answered.status, 200) << answered.error;
+  EXPECT_EQ(answered.body, "released");
+  EXPECT_EQ(answered.headers["connection"], "close");
+  ASSERT_TRUE(WaitFor([&] { return Exited(a->pid()); }, std::chrono::seconds(20))) << a->Log();
+  EXPECT_NE(a->Log().find("drained in"), std::string::npos) << a->Log();
+  EXPECT_TRUE(a->Stop());  // reaps it: exit code 0
+  a.reset();
+  b.reset();
   fs::remove_all(root);
 }
 
