@@ -428,6 +428,94 @@ TEST(FleetTest, ThreeNodesServeWhatAnyOfThemDeploysAndEveryWeightSetOnAny) {
   fs::remove_all(root);
 }
 
+// The TrafficShifted steps of a deployment's log, in order, after checking the log has no gap.
+std::vector<int64_t> ShiftedSteps(Daemon& node, const std::string& deployment) {
+  json::value got = json::parse(node.Admin("GET", "/v1/deployments/" + deployment).body);
+  std::vector<int64_t> steps;
+  uint64_t seq = 0;
+  for (const json::value& e : got.as_object().at("events").as_array()) {
+    EXPECT_EQ(e.as_object().at("seq").to_number<uint64_t>(), ++seq) << "gap in the event log";
+    if (e.as_object().at("type") == "TrafficShifted") {
+      steps.push_back(e.as_object().at("data").as_object().at("step").to_number<int64_t>());
+    }
+  }
+  return steps;
+}
+
+TEST(FleetTest, WhileEtcdIsDownGatewaysServeTheLastWeightsAndTheDeploymentPausesThenResumes) {
+  if (!EtcdServer::Installed()) GTEST_SKIP() << "etcd is not installed (scripts/install-deps)";
+  fs::path root = MakeTempDir("cutover-fleet-outage");
+  EtcdServer etcd(root / "etcd");
+  ASSERT_TRUE(etcd.started()) << etcd.log();
+  // A minute per second: one step a second, so an outage of several seconds spans several steps.
+  const std::vector<std::string> args = {"--store=etcd://" + etcd.endpoint(), "--time-scale", "60",
+                                         "--lease-ttl", "2"};
+  auto with_id = [&](const std::string& id) {
+    std::vector<std::string> out = args;
+    out.push_back("--node-id=" + id);
+    return out;
+  };
+  fs::path service = LinearService(root);
+  auto a = Daemon::Start(root / "a", with_id("node-a"));
+  ASSERT_TRUE(WaitFor([&] { return Leads(*a); }, std::chrono::seconds(10))) << a->Log();
+  auto b = Daemon::Start(root / "b", with_id("node-b"));
+  ASSERT_EQ(a->Deploy(service).exit_code, 0) << a->Log();
+  CommandResult second = a->Deploy(service, {"--opt", "greeting=bye"});
+  ASSERT_EQ(second.exit_code, 0) << second.err << a->Log();
+  const std::string deployment = OkDeployment(second);
+  ASSERT_FALSE(deployment.empty()) << second.out;
+  ASSERT_TRUE(WaitFor([&] { return ServedAlias(*b).rfind("1+2@0.2", 0) == 0; },
+                      std::chrono::seconds(20)))
+      << ServedAlias(*b) << "\n"
+      << a->Log();
+
+  etcd.Stop();
+  ASSERT_TRUE(WaitFor([&] { return Routes(*b) == "stale"; }, std::chrono::seconds(10)));
+  // Several steps' worth of time: nothing moves, and both gateways keep serving both versions.
+  const std::string frozen = ServedAlias(*b);
+  const auto outage_end = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+  for (Daemon* n : {a.get(), b.get()}) {
+    HttpClient client("127.0.0.1", n->gateway_port());
+    while (std::chrono::steady_clock::now() < outage_end) {
+      HttpResult r = client.Request("GET", "/ok");
+      ASSERT_EQ(r.status, 200) << r.body << r.error;
+      const std::string& v = r.headers["x-cutover-version"];
+      ASSERT_TRUE(v == "1" || v == "2") << v;
+      if (n == b.get()) break;  // A polls most of the outage, B once at its end
+    }
+    EXPECT_EQ(ServedAlias(*n), frozen);
+  }
+  EXPECT_EQ(ServedAlias(*a), frozen);
+  EXPECT_EQ(ServedAlias(*b), frozen);
+
+  // etcd back: the deployment resumes where it stopped, with every step once and none skipped.
+  ASSERT_TRUE(etcd.Start()) << etcd.log();
+  Daemon* leader = nullptr;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (Daemon* n : {a.get(), b.get()}) {
+          HttpResult r = n->Admin("GET", "/v1/deployments/" + deployment);
+          if (r.status != 200) continue;
+          json::value body = json::parse(r.body);
+          const json::value* s = body.as_object()["deployment"].as_object().if_contains("status");
+          if (s != nullptr && s->is_string() && s->get_string() == "Succeeded") {
+            leader = n;
+            return true;
+          }
+        }
+        return false;
+      },
+      std::chrono::seconds(40)))
+      << a->Log() << b->Log();
+  EXPECT_EQ(ShiftedSteps(*leader, deployment),
+            (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_TRUE(WaitFor([&] { return ServedAlias(*a) == "2+0@0" && ServedAlias(*b) == "2+0@0"; },
+                      std::chrono::seconds(10)));
+  a.reset();
+  b.reset();
+  fs::remove_all(root);
+}
+
 // A connected TCP socket to 127.0.0.1:`port`, or -1.
 int Connect(uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
