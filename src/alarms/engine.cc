@@ -20,7 +20,30 @@ int64_t FloorTo(int64_t t, int64_t step) {
 
 AlarmEngine::AlarmEngine(metrics::MetricsStore& metrics, store::StateStore& store,
                          const Clock& clock, ActionDispatcher* actions)
-    : metrics_(metrics), store_(store), clock_(clock), actions_(actions) {}
+    : owned_source_(std::make_unique<LocalMetricSource>(metrics)),
+      source_(owned_source_.get()),
+      store_(store),
+      clock_(clock),
+      actions_(actions) {}
+
+AlarmEngine::AlarmEngine(MetricSource& source, store::StateStore& store, const Clock& clock,
+                         ActionDispatcher* actions)
+    : source_(&source), store_(store), clock_(clock), actions_(actions) {}
+
+Status AlarmEngine::CheckSource(const AlarmSpec& spec) const {
+  auto check = [&](const metrics::MetricKey& key, const metrics::Statistic& stat) -> Status {
+    Status st = source_->Supports(key, stat);
+    if (st.ok()) return st;
+    return InvalidArgument(fmt::format("{}:{}:{}: alarm {}: {} (metric source {})",
+                                       spec.where.file, spec.where.line, spec.where.column,
+                                       spec.alarm_name, st.message(), source_->Describe()));
+  };
+  if (spec.metric) CUTOVER_RETURN_IF_ERROR(check(*spec.metric, spec.statistic));
+  for (const MetricDataQuery& q : spec.metrics) {
+    if (q.metric_stat) CUTOVER_RETURN_IF_ERROR(check(q.metric_stat->metric, q.metric_stat->stat));
+  }
+  return Status::Ok();
+}
 
 std::string AlarmEngine::DefinitionHash(const AlarmSpec& spec) {
   std::string text =
@@ -170,17 +193,8 @@ Result<std::vector<store::AlarmHistoryRecord>> AlarmEngine::History(const std::s
   return out;
 }
 
-std::optional<double> AlarmEngine::ValueOf(const metrics::MetricKey& key,
-                                           const metrics::Statistic& statistic, int64_t start_s,
-                                           int64_t end_s, uint64_t* samples) const {
-  const metrics::Series* series = metrics_.Find(key);
-  if (series == nullptr) return std::nullopt;
-  metrics::Datapoint dp = series->Compute(statistic, start_s, end_s);
-  if (samples) *samples = dp.sample_count;
-  return dp.value;
-}
-
-std::vector<Datapoint> AlarmEngine::BuildRange(const AlarmSpec& spec, int64_t eval_time_s) const {
+Result<std::vector<Datapoint>> AlarmEngine::BuildRange(const AlarmSpec& spec,
+                                                       int64_t eval_time_s) {
   const int64_t period = spec.period_seconds;
   const int length = EvaluationRangeLength(spec.period_seconds, spec.evaluation_periods);
   std::vector<Datapoint> range;
@@ -190,15 +204,18 @@ std::vector<Datapoint> AlarmEngine::BuildRange(const AlarmSpec& spec, int64_t ev
     Datapoint dp;
     dp.timestamp = FromEpochMillis(start * 1000);
     if (spec.metric) {
-      uint64_t samples = 0;
-      dp.value = ValueOf(*spec.metric, spec.statistic, start, start + period, &samples);
-      if (dp.value) dp.sample_count = static_cast<double>(samples);
+      CUTOVER_ASSIGN_OR_RETURN(PeriodValue got,
+                               source_->Read(*spec.metric, spec.statistic, start, start + period));
+      dp.value = got.value;
+      if (dp.value) dp.sample_count = static_cast<double>(got.samples);
     } else if (!spec.metrics.empty()) {
       Expression::Values values;
       for (const MetricDataQuery& q : spec.metrics) {
         if (!q.metric_stat) continue;
-        values[q.id] =
-            ValueOf(q.metric_stat->metric, q.metric_stat->stat, start, start + period, nullptr);
+        CUTOVER_ASSIGN_OR_RETURN(PeriodValue got,
+                                 source_->Read(q.metric_stat->metric, q.metric_stat->stat, start,
+                                               start + period));
+        values[q.id] = got.value;
       }
       dp.value = EvaluateMetricsAt(spec, values);
     }
@@ -210,7 +227,22 @@ std::vector<Datapoint> AlarmEngine::BuildRange(const AlarmSpec& spec, int64_t ev
 void AlarmEngine::Evaluate(AlarmView& view, int64_t eval_time_s) {
   EvaluationParams params = MakeEvaluationParams(view.spec);
   params.now = FromEpochMillis(eval_time_s * 1000);
-  std::vector<Datapoint> range = BuildRange(view.spec, eval_time_s);
+  Result<std::vector<Datapoint>> built = BuildRange(view.spec, eval_time_s);
+  if (!built.ok()) {
+    // Not missing data: the source could not say. Keep the state; try again next interval.
+    if (built.status().message() != source_error_) {
+      source_error_ = built.status().message();
+      spdlog::warn("alarm {}: not evaluated, {} cannot answer: {}; its state stays {}",
+                   view.spec.alarm_name, source_->Describe(), source_error_,
+                   AlarmStateName(view.state));
+    }
+    return;
+  }
+  if (!source_error_.empty()) {
+    spdlog::info("alarms: {} answers again", source_->Describe());
+    source_error_.clear();
+  }
+  std::vector<Datapoint> range = std::move(built).value();
   Evaluation ev = alarms::Evaluate(params, range, view.state);
   view.last_range = std::move(range);
   view.evaluated_ms = eval_time_s * 1000;

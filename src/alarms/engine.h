@@ -16,11 +16,16 @@
 // which POSTs it to the http(s) actions of the new state when ActionsEnabled. Only transitions
 // dispatch: an alarm's initial INSUFFICIENT_DATA (new, changed or resumed) does not.
 //
+// Source: the statistics come from a MetricSource — this node's MetricsStore, or Prometheus for
+// a fleet (alarms/metric_source.h). When the source cannot answer, the evaluation is skipped and
+// the state kept (logged once per outage); it is retried at the next interval.
+//
 // Thread-safety: control loop only.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +33,7 @@
 #include "alarms/actions.h"
 #include "alarms/alarm_spec.h"
 #include "alarms/evaluator.h"
+#include "alarms/metric_source.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "metrics/series_store.h"
@@ -50,9 +56,18 @@ struct AlarmView {
 
 class AlarmEngine {
  public:
-  // `actions` (optional) receives every transition; it must outlive the engine.
+  // `actions` (optional) receives every transition; it must outlive the engine. Statistics come
+  // from `metrics` (this node's data).
   AlarmEngine(metrics::MetricsStore& metrics, store::StateStore& store, const Clock& clock,
               ActionDispatcher* actions = nullptr);
+  // Statistics come from `source` (e.g. Prometheus, for a fleet), which must outlive the engine.
+  AlarmEngine(MetricSource& source, store::StateStore& store, const Clock& clock,
+              ActionDispatcher* actions = nullptr);
+
+  // OK when every statistic the alarm reads can come from the engine's metric source; otherwise
+  // InvalidArgument naming the alarm and where it is defined ("serverless.yml:40:5: alarm X: ...").
+  Status CheckSource(const AlarmSpec& spec) const;
+  const MetricSource& source() const { return *source_; }
 
   // Replaces the alarms of one service and stage. Alarms whose definition did not change keep
   // their state; new or changed ones start in INSUFFICIENT_DATA (or resume a stored state of the
@@ -87,9 +102,7 @@ class AlarmEngine {
  private:
   struct Entry;
   void Evaluate(AlarmView& view, int64_t eval_time_s);
-  std::vector<Datapoint> BuildRange(const AlarmSpec& spec, int64_t eval_time_s) const;
-  std::optional<double> ValueOf(const metrics::MetricKey& key, const metrics::Statistic& statistic,
-                                int64_t start_s, int64_t end_s, uint64_t* samples) const;
+  Result<std::vector<Datapoint>> BuildRange(const AlarmSpec& spec, int64_t eval_time_s);
   void Persist(const AlarmView& view, AlarmState old_state);
 
   // A transition evaluated but not yet stored and acted on.
@@ -99,7 +112,9 @@ class AlarmEngine {
   };
   std::vector<Transition> unflushed_;
 
-  metrics::MetricsStore& metrics_;
+  std::unique_ptr<MetricSource> owned_source_;  // the LocalMetricSource of the first constructor
+  MetricSource* source_;
+  std::string source_error_;  // the last read error, logged once until reads work again
   store::StateStore& store_;
   const Clock& clock_;
   ActionDispatcher* actions_;                      // may be null

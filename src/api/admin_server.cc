@@ -902,7 +902,9 @@ class Server final : public AdminServer {
       pipeline.emf_malformed = settings_.emf_inbox->malformed();
       pipeline.emf_dropped = settings_.emf_inbox->dropped();
     }
-    res.body() = metrics::PrometheusText(*settings_.platform_metrics, gauges, pipeline);
+    res.body() = metrics::PrometheusText(*settings_.platform_metrics, settings_.metrics,
+                                         metrics::SecondOf(ToEpochMillis(clock_.Now())), gauges,
+                                         pipeline);
     co_return res;
   }
 

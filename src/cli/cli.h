@@ -49,6 +49,8 @@ struct ServeOptions {
   // On SIGTERM the gateway stops accepting, closes idle connections and gives the requests in flight
   // this long (seconds) to finish: API Gateway's 29 s integration timeout, plus one.
   int drain_timeout = 30;
+  // "" (alarms read this node's metrics) or "prometheus://HOST:PORT" (the fleet's, from Prometheus).
+  std::string metrics_source;
   double time_scale = 1.0;     // --time-scale N (> 0)
   bool version_header = true;  // --no-version-header turns it off
   bool metrics = true;         // --no-metrics: the gateway records nothing (benchmarks)

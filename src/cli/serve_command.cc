@@ -22,6 +22,16 @@ std::string Validate(const ServeOptions& options) {
       options.host == options.admin_host) {
     return fmt::format("--port and --admin-port are both {} on {}", options.port, options.host);
   }
+  if (!options.metrics_source.empty()) {
+    if (!options.metrics_source.starts_with("prometheus://")) {
+      return fmt::format("--metrics-source must be prometheus://HOST:PORT (got '{}')",
+                         options.metrics_source);
+    }
+    if (options.time_scale != 1.0) {
+      return "--metrics-source prometheus:// needs --time-scale 1: Prometheus stamps samples with "
+             "the wall clock, which a scaled clock runs ahead of";
+    }
+  }
   std::error_code ec;
   if (!std::filesystem::is_directory(options.dir, ec)) {
     return fmt::format("--dir {}: not a directory", options.dir.string());
@@ -64,6 +74,9 @@ Command AddServeCommand(CLI::App& app, const ServeFn& serve) {
                   "On SIGTERM: seconds to let requests in flight finish before stopping")
       ->capture_default_str()
       ->check(CLI::Range(0, 3600));
+  sub->add_option("--metrics-source", options->metrics_source,
+                  "Where alarms read their metrics: this node's (the default) or "
+                  "prometheus://HOST:PORT, a Prometheus scraping every node's /metrics");
   sub->add_option("--time-scale", options->time_scale,
                   "Run schedules, alarm periods and hook timeouts N times faster (N > 0)")
       ->capture_default_str();

@@ -354,7 +354,20 @@ int Serve(const cli::ServeOptions& o) {
   RollupWriter rollups(metric_store, **store, *clock);
   // Alarm actions: POSTs of transitions, sent asynchronously on the control loop.
   alarms::ActionDispatcher alarm_actions(control, *clock);
-  alarms::AlarmEngine alarm_engine(metric_store, **store, *clock, &alarm_actions);
+  // With --metrics-source prometheus://, the (leader's) alarms read the whole fleet's metrics.
+  std::unique_ptr<alarms::MetricSource> metric_source;
+  if (!o.metrics_source.empty()) {
+    Result<Endpoint> prometheus = alarms::ParsePrometheusUrl(o.metrics_source);
+    if (!prometheus.ok()) {
+      fmt::print(stderr, "cutover: {}\n", prometheus.status().message());
+      return 2;
+    }
+    metric_source = std::make_unique<alarms::PrometheusMetricSource>(*prometheus);
+  } else {
+    metric_source = std::make_unique<alarms::LocalMetricSource>(metric_store);
+  }
+  alarms::AlarmEngine alarm_engine(*metric_source, **store, *clock, &alarm_actions);
+  spdlog::info("alarms read {}", metric_source->Describe());
 
   router::RouteTableSnapshot routes;
   deploy::PublisherSettings ps;

@@ -515,6 +515,11 @@ Result<PublishReport> Publisher::PublishService(const config::ServiceSpec& spec,
   std::vector<std::string> alarm_notices;
   CUTOVER_ASSIGN_OR_RETURN(std::vector<alarms::AlarmSpec> service_alarms,
                            ParseServiceAlarms(spec, &alarm_notices));
+  if (alarm_engine_ != nullptr) {
+    for (const auto& alarm : service_alarms) {
+      CUTOVER_RETURN_IF_ERROR(alarm_engine_->CheckSource(alarm));
+    }
+  }
   std::map<std::string, std::string> alarm_names;  // logical id → AlarmName
   for (const auto& alarm : service_alarms) alarm_names[alarm.logical_id] = alarm.alarm_name;
   // Every deployment configuration and trigger list must hold before anything is published, not

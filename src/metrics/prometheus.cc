@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+#include <iterator>
 #include <map>
 
 namespace cutover::metrics {
@@ -29,7 +32,97 @@ std::vector<std::pair<std::string, std::string>> RouteLabelsOf(const RouteLabels
           {"api", r.rest ? "rest" : "http"}};
 }
 
+using LabelList = std::vector<std::pair<std::string, std::string>>;
+
+LabelList CloudWatchLabels(const MetricKey& key) {
+  LabelList labels = {
+      {"namespace", key.ns}, {"metric", key.name}, {"dimensions", DimensionSetLabel(key.dims)}};
+  for (const auto& [name, value] : key.dims) labels.emplace_back(PrometheusLabelName(name), value);
+  return labels;
+}
+
+// Shortest text that parses back to the same double; OpenMetrics spells infinities +Inf/-Inf.
+std::string Number(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  return fmt::format("{}", v);
+}
+
+void AppendCloudWatchSeries(const MetricsStore& store, int64_t now_s, std::string& out) {
+  const auto& all = store.series();
+  out += "# TYPE cutover_cloudwatch_samples counter\n";
+  out += "# HELP cutover_cloudwatch_samples Samples of each CloudWatch-style metric since this node created it.\n";
+  for (const auto& [key, series] : all) {
+    out += fmt::format("cutover_cloudwatch_samples_total{} {}\n", Labels(CloudWatchLabels(key)),
+                       series->total_count());
+  }
+  out += "# TYPE cutover_cloudwatch_sum gauge\n";
+  out += "# HELP cutover_cloudwatch_sum The sum of those samples.\n";
+  for (const auto& [key, series] : all) {
+    out += fmt::format("cutover_cloudwatch_sum{} {}\n", Labels(CloudWatchLabels(key)),
+                       Number(series->total_sum()));
+  }
+  Statistic maximum, minimum;
+  maximum.kind = StatisticKind::kMaximum;
+  minimum.kind = StatisticKind::kMinimum;
+  const int64_t from = now_s - kExtremeWindowSeconds + 1;
+  for (const auto& [family, statistic] :
+       {std::pair{"maximum", &maximum}, std::pair{"minimum", &minimum}}) {
+    out += fmt::format("# TYPE cutover_cloudwatch_{} gauge\n", family);
+    out += fmt::format(
+        "# HELP cutover_cloudwatch_{} The {} sample of the last {} seconds.\n", family,
+        family == std::string_view("maximum") ? "largest" : "smallest", kExtremeWindowSeconds);
+    for (const auto& [key, series] : all) {
+      if (series->last_second() < from) continue;
+      Datapoint dp = series->Compute(*statistic, from, now_s + 1);
+      if (!dp.value) continue;
+      out += fmt::format("cutover_cloudwatch_{}{} {}\n", family, Labels(CloudWatchLabels(key)),
+                         Number(*dp.value));
+    }
+  }
+  out += "# TYPE cutover_cloudwatch_latency histogram\n";
+  out += "# HELP cutover_cloudwatch_latency The latency metrics' samples by bucket (milliseconds).\n";
+  for (const auto& [key, series] : all) {
+    const std::vector<uint64_t>& buckets = series->latency_buckets();
+    if (buckets.empty()) continue;
+    LabelList labels = CloudWatchLabels(key);
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < buckets.size(); ++i) {
+      cumulative += buckets[i];
+      labels.emplace_back("le", i < std::size(kLatencyBucketBoundsMs)
+                                    ? Number(kLatencyBucketBoundsMs[i])
+                                    : std::string("+Inf"));
+      out += fmt::format("cutover_cloudwatch_latency_bucket{} {}\n", Labels(labels), cumulative);
+      labels.pop_back();
+    }
+    out += fmt::format("cutover_cloudwatch_latency_count{} {}\n", Labels(labels), cumulative);
+    out += fmt::format("cutover_cloudwatch_latency_sum{} {}\n", Labels(labels),
+                       Number(series->total_sum()));
+  }
+}
+
 }  // namespace
+
+std::string PrometheusLabelName(std::string_view dimension) {
+  std::string out = "dim_";
+  for (char c : dimension) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    out += ok ? c : '_';
+  }
+  return out;
+}
+
+std::string DimensionSetLabel(const Dimensions& dims) {
+  std::vector<std::string> names;
+  for (const auto& [name, value] : dims) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  std::string out;
+  for (const std::string& name : names) {
+    if (!out.empty()) out += ',';
+    out += name;
+  }
+  return out;
+}
 
 std::string EscapeLabelValue(std::string_view value) {
   std::string out;
@@ -48,7 +141,8 @@ std::string EscapeLabelValue(std::string_view value) {
   return out;
 }
 
-std::string PrometheusText(const PlatformMetrics& metrics, const std::vector<Gauge>& gauges,
+std::string PrometheusText(const PlatformMetrics& metrics, const MetricsStore* store,
+                           int64_t now_s, const std::vector<Gauge>& gauges,
                            const PipelineCounters& pipeline) {
   std::string out;
   const auto& counters = metrics.counters();
@@ -88,6 +182,7 @@ std::string PrometheusText(const PlatformMetrics& metrics, const std::vector<Gau
   out += fmt::format("cutover_emf_lines_total{{result=\"accepted\"}} {}\n", pipeline.emf_accepted);
   out += fmt::format("cutover_emf_lines_total{{result=\"malformed\"}} {}\n", pipeline.emf_malformed);
   out += fmt::format("cutover_emf_lines_total{{result=\"dropped\"}} {}\n", pipeline.emf_dropped);
+  if (store != nullptr) AppendCloudWatchSeries(*store, now_s, out);
   std::map<std::string, std::vector<const Gauge*>> families;
   for (const Gauge& g : gauges) families[g.family].push_back(&g);
   for (const auto& [family, list] : families) {

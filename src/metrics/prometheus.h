@@ -2,6 +2,21 @@
 // version, requests by status class, invocation errors, throttles and the latency sum, plus
 // whatever gauges the caller adds (alarm states).
 //
+// With a MetricsStore it also exposes every CloudWatch-style series the node holds, so that a
+// Prometheus scraping the fleet can answer an alarm's statistic over all nodes (alarms/promql.h
+// turns an alarm into the query). One family per aspect, every series labelled
+//   namespace="AWS/Lambda", metric="Errors",
+//   dimensions="ExecutedVersion,FunctionName,Resource"   (the exact dimension set, sorted, so a
+//                                                          query can ask for exactly that set),
+//   dim_<Name>="value" for each dimension (PrometheusLabelName):
+//     cutover_cloudwatch_samples_total   counter: samples since the series was created
+//     cutover_cloudwatch_sum             gauge: their cumulative sum (a gauge: values may be negative)
+//     cutover_cloudwatch_maximum/_minimum gauge: the extreme over the last kExtremeWindowSeconds
+//                                          seconds, present only while that window has samples
+//     cutover_cloudwatch_latency         histogram over kLatencyBucketBoundsMs, latency metrics only
+// A series leaves the exposition when the store evicts it (3 h 10 min idle); Prometheus then
+// marks it stale.
+//
 // Why not prometheus-cpp (Debian's prometheus-cpp-dev): its registry would be a second copy of the
 // counters PlatformMetrics already keeps, updated on the request path with its own atomics; the
 // exposition is a few lines of text over our own counters, written on demand.
@@ -9,11 +24,14 @@
 // Pure: a function of its inputs.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "metrics/platform_metrics.h"
+#include "metrics/series_store.h"
 
 namespace cutover::metrics {
 
@@ -36,8 +54,22 @@ struct PipelineCounters {
 inline constexpr char kOpenMetricsContentType[] =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-std::string PrometheusText(const PlatformMetrics& metrics, const std::vector<Gauge>& gauges,
+// How far back cutover_cloudwatch_maximum and _minimum look, the current second included. A
+// scrape interval up to this long sees every sample in at least one scrape.
+inline constexpr int64_t kExtremeWindowSeconds = 10;
+
+// `store` may be null (no cutover_cloudwatch_* families); `now_s` is the daemon's clock in seconds.
+std::string PrometheusText(const PlatformMetrics& metrics, const MetricsStore* store,
+                           int64_t now_s, const std::vector<Gauge>& gauges,
                            const PipelineCounters& pipeline);
+
+// "dim_" + the dimension name with every character outside [A-Za-z0-9_] replaced by '_': a valid
+// Prometheus label name that cannot collide with the fixed labels. Two dimension names that map to
+// the same label (rare: "a.b" and "a_b") are told apart only by the `dimensions` label.
+std::string PrometheusLabelName(std::string_view dimension);
+
+// The `dimensions` label: the dimension names, sorted, joined with ','.
+std::string DimensionSetLabel(const Dimensions& dims);
 
 // A label value with \, " and newline escaped.
 std::string EscapeLabelValue(std::string_view value);

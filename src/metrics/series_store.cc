@@ -26,6 +26,13 @@ std::string MetricKey::ToString() const {
   return fmt::format("{} {} {{{}}}", ns, name, dims_text);
 }
 
+bool IsLatencyMetric(const MetricKey& key) {
+  if (key.ns == "AWS/Lambda") return key.name == "Duration";
+  if (key.ns == "AWS/ApiGateway") return key.name == "Latency" || key.name == "IntegrationLatency";
+  if (key.ns == "Cutover") return key.name == "Latency";
+  return false;
+}
+
 MetricKey MakeKey(std::string ns, std::string name, Dimensions dims) {
   std::sort(dims.begin(), dims.end());
   return MetricKey{std::move(ns), std::move(name), std::move(dims)};
@@ -39,6 +46,13 @@ void Series::Add(int64_t second, double value, uint64_t count) {
     minutes_.resize(kFullMinutes);
   }
   last_second_ = std::max(last_second_, second);
+  total_count_ += count;
+  total_sum_ += value * static_cast<double>(count);
+  if (!latency_buckets_.empty()) {
+    const auto* bound = std::lower_bound(std::begin(kLatencyBucketBoundsMs),
+                                         std::end(kLatencyBucketBoundsMs), value);
+    latency_buckets_[static_cast<size_t>(bound - std::begin(kLatencyBucketBoundsMs))] += count;
+  }
 
   Summary& s = summaries_[RingIndex(second, summaries_.size())];
   if (s.second != second) s = Summary{second, 0, 0, value, value};
@@ -123,6 +137,7 @@ const Aggregate* Series::MinuteAggregate(int64_t minute) const {
 
 size_t Series::MemoryBytes() const {
   size_t bytes = sizeof(*this) + summaries_.capacity() * sizeof(Summary) +
+                 latency_buckets_.capacity() * sizeof(uint64_t) +
                  (seconds_.capacity() + minutes_.capacity()) * sizeof(Full);
   for (const Full& f : seconds_) bytes += f.aggregate.sketch.MemoryBytes();
   for (const Full& f : minutes_) bytes += f.aggregate.sketch.MemoryBytes();
@@ -134,8 +149,7 @@ void MetricsStore::Add(const MetricKey& key, int64_t time_ms, double value, uint
   if (last_key_ != nullptr && *last_key_ == key) {
     series = last_series_;
   } else {
-    auto it = series_.find(key);
-    if (it == series_.end()) it = series_.emplace(key, std::make_unique<Series>()).first;
+    auto it = FindOrCreate(key);
     series = it->second.get();
     last_key_ = &it->first;
     last_series_ = series;
@@ -143,11 +157,17 @@ void MetricsStore::Add(const MetricKey& key, int64_t time_ms, double value, uint
   series->Add(SecondOf(time_ms), value, count);
 }
 
-Series& MetricsStore::GetOrCreate(const MetricKey& key) {
+std::map<MetricKey, std::unique_ptr<Series>>::iterator MetricsStore::FindOrCreate(
+    const MetricKey& key) {
   auto it = series_.find(key);
-  if (it == series_.end()) it = series_.emplace(key, std::make_unique<Series>()).first;
-  return *it->second;
+  if (it == series_.end()) {
+    it = series_.emplace(key, std::make_unique<Series>()).first;
+    if (IsLatencyMetric(key)) it->second->KeepLatencyBuckets();
+  }
+  return it;
 }
+
+Series& MetricsStore::GetOrCreate(const MetricKey& key) { return *FindOrCreate(key)->second; }
 
 const Series* MetricsStore::Find(const MetricKey& key) const {
   auto it = series_.find(key);

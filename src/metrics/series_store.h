@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -48,6 +49,19 @@ struct MetricKey {
 // Sorts the dimensions (CloudWatch treats them as a set).
 MetricKey MakeKey(std::string ns, std::string name, Dimensions dims);
 
+// The upper bounds (ms) of the cumulative latency histogram kept for the Prometheus exposition
+// (metrics/prometheus.h) by the series IsLatencyMetric names; +Inf is implicit. Roughly 2.5x apart
+// from 1 ms to 30 s (API Gateway's integration timeout): a pNN read from them (PromQL's
+// histogram_quantile interpolates linearly inside a bucket) is off by at most the width of the
+// bucket the quantile falls in.
+inline constexpr double kLatencyBucketBoundsMs[] = {1,   2.5,  5,    10,   25,    50,   100, 250,
+                                                    500, 1000, 2500, 5000, 10000, 30000};
+inline constexpr size_t kLatencyBuckets = std::size(kLatencyBucketBoundsMs) + 1;  // with +Inf
+
+// True for the platform's duration metrics, which get the histogram: Duration (AWS/Lambda),
+// Latency and IntegrationLatency (AWS/ApiGateway), Latency (Cutover).
+bool IsLatencyMetric(const MetricKey& key);
+
 struct Datapoint {
   int64_t timestamp_ms = 0;     // period start
   std::optional<double> value;  // nullopt: no data in the period (or the statistic is unavailable)
@@ -71,6 +85,14 @@ class Series {
   const Aggregate* MinuteAggregate(int64_t minute) const;
   size_t MemoryBytes() const;
 
+  // Since the series was created, for the Prometheus exposition: every sample counted once, their
+  // sum, and (after KeepLatencyBuckets) how many fell into each bucket of kLatencyBucketBoundsMs
+  // (not cumulative; the last entry is +Inf).
+  uint64_t total_count() const { return total_count_; }
+  double total_sum() const { return total_sum_; }
+  const std::vector<uint64_t>& latency_buckets() const { return latency_buckets_; }
+  void KeepLatencyBuckets() { latency_buckets_.assign(kLatencyBuckets, 0); }
+
  private:
   struct Summary {
     int64_t second = INT64_MIN;  // which second the slot holds
@@ -86,6 +108,9 @@ class Series {
   std::vector<Full> seconds_;
   std::vector<Full> minutes_;
   int64_t last_second_ = INT64_MIN;
+  uint64_t total_count_ = 0;
+  double total_sum_ = 0;
+  std::vector<uint64_t> latency_buckets_;  // empty unless KeepLatencyBuckets
 };
 
 class MetricsStore {
@@ -99,6 +124,7 @@ class MetricsStore {
   std::vector<Datapoint> Query(const MetricKey& key, const Statistic& statistic, int64_t start_ms,
                                int64_t end_ms, int period_s) const;
   std::vector<MetricKey> Keys() const;
+  const std::map<MetricKey, std::unique_ptr<Series>>& series() const { return series_; }
   // Every series with data in `minute` (minutes since the epoch), by key, with its per-minute
   // aggregate (Series::MinuteAggregate). The pointers are valid until the next Add.
   std::vector<std::pair<const MetricKey*, const Aggregate*>> MinuteAggregates(int64_t minute) const;
@@ -111,6 +137,9 @@ class MetricsStore {
   size_t MemoryBytes() const;
 
  private:
+  // Finds or creates the series; a new latency series keeps its histogram.
+  std::map<MetricKey, std::unique_ptr<Series>>::iterator FindOrCreate(const MetricKey& key);
+
   std::map<MetricKey, std::unique_ptr<Series>> series_;
   // The last series added to: consecutive samples of one request hit few keys repeatedly.
   const MetricKey* last_key_ = nullptr;

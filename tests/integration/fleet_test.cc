@@ -22,6 +22,7 @@
 
 #include "etcd_server.h"
 #include "harness.h"
+#include "prometheus_server.h"
 #include "store/etcd_client.h"
 
 namespace cutover::testing {
@@ -657,6 +658,160 @@ TEST(FleetTest, AStoreThatCannotBeUsedIsAClearErrorAtStart) {
                                    "--admin-port", "0", "--store", "etcd://" + nobody});
   EXPECT_EQ(down.exit_code, 1) << down.err;
   EXPECT_NE(down.err.find("cannot reach etcd at http://" + nobody), std::string::npos) << down.err;
+  fs::remove_all(root);
+}
+
+
+// The fleet-wide alarm service: `api` fails every invocation when deployed with --opt fail=1, and
+// its deployment (a 10% canary held 5 minutes) watches an alarm on the function's Errors: Sum over
+// 10 s >= 6. Each node below sees 4 failures: only the fleet's sum, read from Prometheus, fires.
+constexpr char kFleetAlarmService[] = R"(service: fleetalarm
+provider:
+  name: aws
+  runtime: provided.al2
+  stage: dev
+  timeout: 10
+  environment:
+    FAIL: ${opt:fail, '0'}
+package:
+  patterns: ['!**', bootstrap]
+functions:
+  api:
+    handler: ok
+    events:
+      - http: 'GET /api'
+    deploymentSettings:
+      type: Canary10Percent5Minutes
+      alias: Live
+      alarms:
+        - FleetErrorsAlarm
+resources:
+  Resources:
+    FleetErrorsAlarm:
+      Type: AWS::CloudWatch::Alarm
+      Properties:
+        AlarmName: fleetalarm-errors
+        Namespace: AWS/Lambda
+        MetricName: Errors
+        Dimensions:
+          - Name: FunctionName
+            Value: fleetalarm-dev-api
+          - Name: Resource
+            Value: fleetalarm-dev-api:Live
+        Statistic: Sum
+        Period: 10
+        EvaluationPeriods: 1
+        Threshold: 6
+        ComparisonOperator: GreaterThanOrEqualToThreshold
+        TreatMissingData: notBreaching
+)";
+
+std::string FleetAlarmAlias(Daemon& node) {
+  HttpResult r = node.Admin("GET", "/v1/functions/fleetalarm-dev-api/aliases/Live");
+  if (r.status != 200) return "HTTP " + std::to_string(r.status);
+  auto a = json::parse(r.body).as_object();
+  return fmt::format("{}+{}@{}", a["primary_version"].as_int64(),
+                     a["additional_version"].as_int64(),
+                     a["additional_weight"].to_number<double>());
+}
+
+TEST(FleetTest, FailuresSpreadOverTheNodesFireAPrometheusAlarmAndRollBackEveryNode) {
+  if (!EtcdServer::Installed()) GTEST_SKIP() << "etcd is not installed (scripts/install-deps)";
+  if (!PrometheusServer::Installed()) GTEST_SKIP() << "prometheus is not installed";
+  fs::path root = MakeTempDir("cutover-fleet-alarm");
+  EtcdServer etcd(root / "etcd");
+  ASSERT_TRUE(etcd.started()) << etcd.log();
+  const std::string store = "--store=etcd://" + etcd.endpoint();
+  // Prometheus's port first: every node is told where it will be, then it is told the nodes.
+  const uint16_t prometheus_port = test_support::FreeLoopbackPort();
+  const std::string source =
+      "--metrics-source=prometheus://127.0.0.1:" + std::to_string(prometheus_port);
+  fs::path service = CopyAliasesService(root, CUTOVER_PROXY_BOOTSTRAP);
+  std::ofstream(service / "serverless.yml", std::ios::trunc) << kFleetAlarmService;
+  auto a = Daemon::Start(root / "a", {store, source, "--node-id=node-a"});
+  auto b = Daemon::Start(root / "b", {store, source, "--node-id=node-b"});
+  auto c = Daemon::Start(root / "c", {store, source, "--node-id=node-c"});
+  std::vector<Daemon*> nodes = {a.get(), b.get(), c.get()};
+  PrometheusServer prometheus(root / "prometheus",
+                              {a->admin_port(), b->admin_port(), c->admin_port()},
+                              prometheus_port);
+  ASSERT_TRUE(prometheus.started()) << prometheus.log();
+  ASSERT_TRUE(prometheus.WaitForTargetsUp(std::chrono::seconds(30))) << prometheus.log();
+
+  // An alarm Prometheus cannot answer is refused at deploy time, naming where it is defined.
+  {
+    std::string yml = kFleetAlarmService;
+    yml.replace(yml.find("Statistic: Sum"), 14, "ExtendedStatistic: tm90");
+    fs::path bad = root / "bad";
+    fs::create_directories(bad);
+    fs::copy_file(service / "bootstrap", bad / "bootstrap");
+    std::ofstream(bad / "serverless.yml") << yml;
+    CommandResult refused = a->Deploy(bad);
+    EXPECT_EQ(refused.exit_code, 2) << refused.out << refused.err;
+    EXPECT_NE(refused.err.find("serverless.yml:"), std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find("tm90 cannot be read from Prometheus"), std::string::npos)
+        << refused.err;
+  }
+
+  ASSERT_EQ(a->Deploy(service).exit_code, 0) << a->Log();
+  for (Daemon* n : nodes) {
+    ASSERT_TRUE(WaitFor([&] { return FleetAlarmAlias(*n) == "1+0@0"; }, std::chrono::seconds(20)))
+        << FleetAlarmAlias(*n);
+  }
+  // Version 2 fails every invocation; B deploys it and the canary reaches every gateway.
+  CommandResult second = b->Deploy(service, {"--opt", "fail=1"});
+  ASSERT_EQ(second.exit_code, 0) << second.out << second.err << b->Log();
+  const std::string deployment = DeploymentIdOf(second);
+  ASSERT_FALSE(deployment.empty()) << second.out;
+  for (Daemon* n : nodes) {
+    ASSERT_TRUE(WaitFor([&] { return FleetAlarmAlias(*n) == "1+2@0.1"; }, std::chrono::seconds(30)))
+        << FleetAlarmAlias(*n) << n->Log();
+  }
+  // Four failures through each node: 12 in all, so even split over two 10 s periods one of them
+  // holds 6. No node alone reaches the threshold.
+  for (Daemon* n : nodes) {
+    HttpClient client("127.0.0.1", n->gateway_port());
+    int failures = 0;
+    for (int i = 0; i < 2000 && failures < 4; ++i) {
+      HttpResult r = client.Request("GET", "/api");
+      if (r.status == 502) ++failures;
+    }
+    ASSERT_EQ(failures, 4);
+  }
+  ASSERT_TRUE(WaitForStatus(*a, deployment, "Stopped"))
+      << a->Admin("GET", "/v1/deployments/" + deployment).body << a->Log() << b->Log()
+      << c->Log();
+  json::object got = json::parse(a->Admin("GET", "/v1/deployments/" + deployment).body)
+                         .as_object()["deployment"]
+                         .as_object();
+  EXPECT_EQ(got["errorInformation"].as_object()["code"], "ALARM_ACTIVE") << json::serialize(got);
+  // The leader decided, on the fleet's sum read from Prometheus: 12 (or at least 6) errors in one
+  // period, more than any node saw.
+  Daemon* leader = nullptr;
+  for (Daemon* n : nodes) {
+    if (Leads(*n)) leader = n;
+  }
+  ASSERT_NE(leader, nullptr);
+  HttpResult alarm = leader->Admin("GET", "/v1/alarms/fleetalarm-errors");
+  ASSERT_EQ(alarm.status, 200) << alarm.body;
+  EXPECT_EQ(json::parse(alarm.body).as_object()["state"], "ALARM") << alarm.body;
+  // Every node serves version 1 alone again.
+  for (Daemon* n : nodes) {
+    EXPECT_TRUE(WaitFor([&] { return FleetAlarmAlias(*n) == "1+0@0"; }, std::chrono::seconds(20)))
+        << FleetAlarmAlias(*n);
+    HttpResult r = HttpClient("127.0.0.1", n->gateway_port()).Request("GET", "/api");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.headers["x-cutover-version"], "1");
+  }
+  const std::string leader_log = leader->Log();
+  EXPECT_NE(leader_log.find("alarms read prometheus://127.0.0.1:" + std::to_string(prometheus_port)),
+            std::string::npos)
+      << leader_log;
+  EXPECT_NE(leader_log.find("alarm fleetalarm-errors: OK -> ALARM"), std::string::npos)
+      << leader_log;
+  a.reset();
+  b.reset();
+  c.reset();
   fs::remove_all(root);
 }
 

@@ -231,7 +231,8 @@ TEST(PlatformMetricsTest, RestRequestsBecomeApiGatewayAndLambdaMetrics) {
   PipelineCounters pipeline{.dropped_samples = 7, .emf_accepted = 3, .emf_malformed = 2,
                             .emf_dropped = 1};
   std::string text =
-      PrometheusText(platform, {{"cutover_alarm_state", "", {{"alarm", "a\"b"}}, 1}}, pipeline);
+      PrometheusText(platform, nullptr, 0, {{"cutover_alarm_state", "", {{"alarm", "a\"b"}}, 1}},
+                     pipeline);
   EXPECT_NE(text.find(R"(cutover_requests_total{function="svc-dev-web",version="2",alias="Live",route="ANY /{proxy+}",api="rest",status_class="5xx"} 2)"),
             std::string::npos)
       << text;
@@ -264,6 +265,60 @@ TEST(PlatformMetricsTest, HttpApiUsesLowerCaseNamesAndApiIdDimensions) {
   EXPECT_NE(store.Find(MakeKey("AWS/Lambda", "Invocations",
                                {{"FunctionName", "svc-dev-fn"}, {"Resource", "svc-dev-fn:3"}})),
             nullptr);
+}
+
+// The CloudWatch-style series as Prometheus sees them: exact dimension sets, cumulative counts and
+// sums, the extremes of the last seconds, and a cumulative latency histogram.
+TEST(PrometheusTextTest, ExposesEveryCloudWatchSeriesForFleetWideQueries) {
+  MetricsStore store;
+  PlatformMetrics platform(store);
+  const int64_t t0_s = 1'800'000'000;
+  const MetricKey errors = MakeKey("AWS/Lambda", "Errors",
+                                   {{"FunctionName", "fn"}, {"Resource", "fn:Live"}});
+  store.Add(errors, t0_s * 1000, 1);
+  store.Add(errors, t0_s * 1000 + 10, 0);
+  store.Add(errors, (t0_s - 60) * 1000, 1);  // long ago: counted, but not in the extremes
+  const MetricKey duration = MakeKey("AWS/Lambda", "Duration", {{"FunctionName", "fn"}});
+  for (double ms : {0.5, 3.0, 3.0, 120.0, 40'000.0}) store.Add(duration, t0_s * 1000, ms);
+  const MetricKey custom = MakeKey("App", "odd.name", {{"a.b", "x\"y"}});
+  store.Add(custom, t0_s * 1000, -2.5);
+
+  const std::string text = PrometheusText(platform, &store, t0_s + 3, {}, {});
+  const std::string errors_labels =
+      R"({namespace="AWS/Lambda",metric="Errors",dimensions="FunctionName,Resource",dim_FunctionName="fn",dim_Resource="fn:Live"})";
+  EXPECT_NE(text.find("cutover_cloudwatch_samples_total" + errors_labels + " 3\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("cutover_cloudwatch_sum" + errors_labels + " 2\n"), std::string::npos);
+  EXPECT_NE(text.find("cutover_cloudwatch_maximum" + errors_labels + " 1\n"), std::string::npos);
+  EXPECT_NE(text.find("cutover_cloudwatch_minimum" + errors_labels + " 0\n"), std::string::npos);
+  const std::string d =
+      R"(namespace="AWS/Lambda",metric="Duration",dimensions="FunctionName",dim_FunctionName="fn")";
+  EXPECT_NE(text.find("cutover_cloudwatch_latency_bucket{" + d + R"(,le="1"} 1)" + "\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("cutover_cloudwatch_latency_bucket{" + d + R"(,le="5"} 3)" + "\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("cutover_cloudwatch_latency_bucket{" + d + R"(,le="250"} 4)" + "\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("cutover_cloudwatch_latency_bucket{" + d + R"(,le="30000"} 4)" + "\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("cutover_cloudwatch_latency_bucket{" + d + R"(,le="+Inf"} 5)" + "\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("cutover_cloudwatch_latency_count{" + d + "} 5\n"), std::string::npos);
+  // Only latency metrics carry buckets.
+  EXPECT_EQ(text.find("cutover_cloudwatch_latency_bucket{namespace=\"AWS/Lambda\",metric=\"Errors\""),
+            std::string::npos);
+  // Dimension names become valid label names; values are escaped.
+  EXPECT_NE(text.find(R"(cutover_cloudwatch_sum{namespace="App",metric="odd.name",dimensions="a.b",dim_a_b="x\"y"} -2.5)"),
+            std::string::npos)
+      << text;
+  // Past the window, the extremes leave the exposition; the counters stay.
+  const std::string later = PrometheusText(platform, &store, t0_s + kExtremeWindowSeconds, {}, {});
+  EXPECT_EQ(later.find("cutover_cloudwatch_maximum" + errors_labels), std::string::npos);
+  EXPECT_NE(later.find("cutover_cloudwatch_samples_total" + errors_labels + " 3\n"),
+            std::string::npos);
+  EXPECT_TRUE(later.ends_with("# EOF\n"));
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 //         `ok` function of testdata/behaviours;
 //   gate  waits until the file named by $GATE_FILE exists, then answers with the body "released":
 //         a function that stays busy exactly as long as the test wants.
+// With FAIL=1 in its environment, either one reports every invocation as a function error
+// (POST .../error): an invocation error for Lambda's Errors metric, a 502 at the gateway.
 //
 // It speaks the Lambda Runtime API (AWS_LAMBDA_RUNTIME_API = "host:port") over one keep-alive
 // connection, reconnecting when the server closes it, and expects Content-Length framing, which
@@ -238,6 +240,7 @@ int main() {
   const std::string ok_response =
       ProxyResponse("ok v" + Env("AWS_LAMBDA_FUNCTION_VERSION") + " " + Env("GREETING"));
 
+  const bool fail = Env("FAIL") == "1";
   RuntimeApi runtime(api);
   const std::string next = std::string(kInvocations) + "next";
   for (;;) {
@@ -250,8 +253,13 @@ int main() {
       while (access(gate_file.c_str(), F_OK) != 0) usleep(5000);  // polling the test's file
       response = ProxyResponse("released");
     }
-    Reply ack = runtime.Exchange("POST", std::string(kInvocations) + event.request_id + "/response",
-                                 response);
+    Reply ack = fail ? runtime.Exchange("POST",
+                                        std::string(kInvocations) + event.request_id + "/error",
+                                        R"({"errorMessage":"failing on purpose",)"
+                                        R"("errorType":"TestFailure"})")
+                     : runtime.Exchange("POST",
+                                        std::string(kInvocations) + event.request_id + "/response",
+                                        response);
     if (ack.status != 202) {
       std::fprintf(stderr, "proxy_bootstrap: /response answered %d: %s\n", ack.status,
                    ack.body.c_str());

@@ -1,0 +1,59 @@
+// PromQL for CloudWatch-style alarms: what `--metrics-source prometheus://HOST:PORT` asks a
+// Prometheus that scrapes every node's /metrics (metrics/prometheus.h names the families).
+//
+// One instant query per period, evaluated at the period's end E over [E - P, E). Each node exports
+// cumulative values, so a period's part of a family F is, per node, "F now minus F one period ago"
+// — or all of F when the series is younger than the period (its first samples fall in it):
+//     Delta(F) = F{sel} - (F{sel} offset Ps * 1 or F{sel} * 0)
+// (the `* 1` drops the metric name, so the `or` keeps the older value where there is one). Summed
+// over the nodes, per statistic:
+//     SampleCount  sum(Delta(cutover_cloudwatch_samples_total))
+//     Sum          sum(Delta(cutover_cloudwatch_sum))
+//     Average      Sum / SampleCount
+//     Maximum      max(max_over_time(cutover_cloudwatch_maximum{sel}[Ps]))  (Minimum alike)
+//     pNN          histogram_quantile(NN/100, sum by (le) (Delta(cutover_cloudwatch_latency_bucket)))
+// The selector names the exact dimension set (the `dimensions` label), as CloudWatch matches one.
+// A period whose SampleCount is 0 or absent is missing data, as in single-node mode.
+//
+// Approximations, stated in docs/SCALING.md: samples are assigned to periods by scrape time, not by
+// their own timestamps (a scrape interval late, at most); Maximum/Minimum see every sample of the
+// [E - P - 10 s, E] window when the scrape interval is at most 10 s; pNN is interpolated inside
+// the histogram bucket it falls in; a node restart within the period undercounts that node.
+//
+// Other statistics (trimmed and winsorized means, TC, TS, PR, IQM) and pNN of a metric without the
+// histogram cannot be expressed: Supported() says why, and the daemon refuses such an alarm at
+// deploy time.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "alarms/metric_source.h"
+#include "common/status.h"
+#include "metrics/series_store.h"
+#include "metrics/statistic.h"
+
+namespace cutover::alarms {
+
+// OK when `statistic` of `key` can be read from Prometheus; otherwise InvalidArgument saying why.
+Status PromQlSupported(const metrics::MetricKey& key, const metrics::Statistic& statistic);
+
+// The selector of exactly `key`'s series in family `family`:
+// family{namespace="AWS/Lambda",metric="Errors",dimensions="FunctionName",dim_FunctionName="f"}.
+std::string PromQlSelector(std::string_view family, const metrics::MetricKey& key);
+
+// The query whose result holds two samples, labelled part="value" (the statistic) and
+// part="samples" (SampleCount), for the period of `period_s` seconds ending at the query's time.
+// REQUIRES: PromQlSupported(key, statistic).ok(), period_s >= 1.
+std::string PromQlForPeriod(const metrics::MetricKey& key, const metrics::Statistic& statistic,
+                            int64_t period_s);
+
+// Reads the JSON answer of /api/v1/query to PromQlForPeriod's query. A body that is not a
+// successful vector result is Unavailable with Prometheus's own error text.
+Result<PeriodValue> ParsePeriodValue(std::string_view body);
+
+}  // namespace cutover::alarms
