@@ -15,11 +15,10 @@ Result<PeriodValue> LocalMetricSource::Read(const metrics::MetricKey& key,
   return PeriodValue{dp.value, dp.sample_count};
 }
 
-PrometheusMetricSource::PrometheusMetricSource(Endpoint endpoint,
-                                               std::chrono::milliseconds timeout)
-    : client_(std::move(endpoint), HttpClientOptions{.connect_timeout = timeout,
-                                                     .io_timeout = timeout,
-                                                     .max_body_bytes = 4u << 20}) {}
+PrometheusMetricSource::PrometheusMetricSource(Endpoint endpoint, std::chrono::milliseconds timeout)
+    : client_(std::move(endpoint),
+              HttpClientOptions{
+                  .connect_timeout = timeout, .io_timeout = timeout, .max_body_bytes = 4u << 20}) {}
 
 Status PrometheusMetricSource::Supports(const metrics::MetricKey& key,
                                         const metrics::Statistic& statistic) const {
@@ -44,8 +43,7 @@ Result<PeriodValue> PrometheusMetricSource::Read(const metrics::MetricKey& key,
 }
 
 std::string PrometheusMetricSource::Describe() const {
-  return "prometheus://" + client_.endpoint().host + ":" +
-         std::to_string(client_.endpoint().port);
+  return "prometheus://" + client_.endpoint().host + ":" + std::to_string(client_.endpoint().port);
 }
 
 Result<Endpoint> ParsePrometheusUrl(std::string_view url) {

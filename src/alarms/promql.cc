@@ -13,9 +13,7 @@ namespace json = boost::json;
 namespace {
 
 // A PromQL string literal: double-quoted, with \ and " escaped (newlines too, for safety).
-std::string Quoted(std::string_view text) {
-  return "\"" + metrics::EscapeLabelValue(text) + "\"";
-}
+std::string Quoted(std::string_view text) { return "\"" + metrics::EscapeLabelValue(text) + "\""; }
 
 // The per-node change of a cumulative family over the period (see the top of promql.h).
 std::string Delta(const std::string& selector, int64_t period_s) {
@@ -65,9 +63,8 @@ std::string PromQlSelector(std::string_view family, const metrics::MetricKey& ke
 std::string PromQlForPeriod(const metrics::MetricKey& key, const metrics::Statistic& statistic,
                             int64_t period_s) {
   using metrics::StatisticKind;
-  const std::string samples =
-      fmt::format("sum({})", Delta(PromQlSelector("cutover_cloudwatch_samples_total", key),
-                                   period_s));
+  const std::string samples = fmt::format(
+      "sum({})", Delta(PromQlSelector("cutover_cloudwatch_samples_total", key), period_s));
   const std::string sum =
       fmt::format("sum({})", Delta(PromQlSelector("cutover_cloudwatch_sum", key), period_s));
   std::string value;
@@ -90,9 +87,9 @@ std::string PromQlForPeriod(const metrics::MetricKey& key, const metrics::Statis
                           PromQlSelector("cutover_cloudwatch_minimum", key), period_s);
       break;
     case StatisticKind::kPercentile:
-      value = fmt::format(
-          "histogram_quantile({}, sum by (le) {})", statistic.percentile / 100.0,
-          Delta(PromQlSelector("cutover_cloudwatch_latency_bucket", key), period_s));
+      value =
+          fmt::format("histogram_quantile({}, sum by (le) {})", statistic.percentile / 100.0,
+                      Delta(PromQlSelector("cutover_cloudwatch_latency_bucket", key), period_s));
       break;
     default:
       value = "vector(NaN)";  // unreachable: PromQlSupported refuses the rest
@@ -104,8 +101,8 @@ Result<PeriodValue> ParsePeriodValue(std::string_view body) {
   boost::system::error_code ec;
   json::value doc = json::parse(body, ec);
   if (ec || !doc.is_object()) {
-    return Unavailable(fmt::format("Prometheus answered something that is not JSON: {:.200}",
-                                   body));
+    return Unavailable(
+        fmt::format("Prometheus answered something that is not JSON: {:.200}", body));
   }
   const json::object& root = doc.as_object();
   const json::value* status = root.if_contains("status");

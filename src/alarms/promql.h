@@ -11,7 +11,8 @@
 //     Sum          sum(Delta(cutover_cloudwatch_sum))
 //     Average      Sum / SampleCount
 //     Maximum      max(max_over_time(cutover_cloudwatch_maximum{sel}[Ps]))  (Minimum alike)
-//     pNN          histogram_quantile(NN/100, sum by (le) (Delta(cutover_cloudwatch_latency_bucket)))
+//     pNN          histogram_quantile(NN/100, sum by (le)
+//     (Delta(cutover_cloudwatch_latency_bucket)))
 // The selector names the exact dimension set (the `dimensions` label), as CloudWatch matches one.
 // A period whose SampleCount is 0 or absent is missing data, as in single-node mode.
 //

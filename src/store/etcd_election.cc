@@ -68,7 +68,10 @@ void EtcdElection::Run() {
   const auto tick = std::chrono::duration_cast<std::chrono::milliseconds>(ttl_) / 3;
   while (!stopping_.load()) {
     Tick();
-    const auto until = std::chrono::steady_clock::now() + tick;
+    // A follower asks for the key every kCampaignInterval: a compare-and-put that fails while the
+    // leader lives, and wins the moment etcd has ended a dead leader's lease.
+    const auto until = std::chrono::steady_clock::now() +
+                       (leading_.load() ? tick : std::min(tick, kCampaignInterval));
     while (!stopping_.load() && std::chrono::steady_clock::now() < until) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -85,7 +88,10 @@ void EtcdElection::StepDown(const std::string& why) {
 
 void EtcdElection::Tick() {
   const auto now = std::chrono::steady_clock::now();
-  if (lease_ != 0) {
+  // Lease renewals and reading who leads keep the slow pace (a third of the TTL), whatever the
+  // campaign's.
+  const bool slow_tick_due = now - renewed_ >= ttl_ / 3;
+  if (lease_ != 0 && slow_tick_due) {
     Result<int64_t> left = etcd_->LeaseKeepAlive(lease_);
     if (left.ok() && *left > 0) {
       renewed_ = now;
@@ -139,6 +145,7 @@ void EtcdElection::Tick() {
     if (callbacks_.on_elected) callbacks_.on_elected(won->revision);
     return;
   }
+  if (!slow_tick_due && !leader().empty()) return;
   Result<EtcdRangeResult> holder = etcd_->Range(key_, "");
   if (!holder.ok()) return;
   {

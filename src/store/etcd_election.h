@@ -2,9 +2,11 @@
 // (etcd's own election recipe, done with a compare-and-put): the node whose put of `<prefix>leader`
 // succeeded while the key did not exist leads for as long as it keeps the lease alive.
 //
-//   - Every tick (a third of the TTL) a follower tries to create the key; it succeeds as soon as
-//   the
-//     leader's lease has ended, so a leader that died is replaced within the TTL plus one tick.
+//   - Every kCampaignInterval a follower tries to create the key (a compare-and-put, which fails
+//     while the key exists); it succeeds as soon as etcd has ended the leader's lease, so a leader
+//     that died is replaced within the TTL, plus etcd's own delay in expiring a lease (its lessor
+//     looks every 500 ms), plus kCampaignInterval. Renewing the lease and reading who leads keep
+//     the slow pace of a third of the TTL.
 //   - The leader renews its lease every tick. It steps down on its own (on_lost) when it could not
 //     renew for two thirds of the TTL, before etcd can have let the lease expire and elected
 //     another node: two nodes never both believe they lead, if their clocks run at the same rate.
@@ -39,6 +41,8 @@ struct EtcdElectionCallbacks {
 
 class EtcdElection {
  public:
+  static constexpr std::chrono::milliseconds kCampaignInterval{100};
+
   // Campaigns for `prefix` + "leader" as `node_id` with leases of `ttl` (whole seconds, >= 1).
   // The node also announces itself under NodesPrefix(prefix) + its id, with `node_info` as the
   // value, on the same lease: the key lives exactly as long as the node keeps its lease.

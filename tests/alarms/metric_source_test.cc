@@ -64,8 +64,8 @@ TEST(PromQlTest, StatisticsPrometheusCannotAnswerAreRefusedWithTheReason) {
   EXPECT_TRUE(PromQlSupported(ErrorsKey(), Stat("Sum")).ok());
   EXPECT_TRUE(PromQlSupported(ErrorsKey(), Stat("SampleCount")).ok());
   EXPECT_TRUE(PromQlSupported(ErrorsKey(), Stat("Maximum")).ok());
-  const metrics::MetricKey latency = metrics::MakeKey(
-      "AWS/ApiGateway", "Latency", {{"ApiName", "dev-svc"}, {"Stage", "dev"}});
+  const metrics::MetricKey latency =
+      metrics::MakeKey("AWS/ApiGateway", "Latency", {{"ApiName", "dev-svc"}, {"Stage", "dev"}});
   EXPECT_TRUE(PromQlSupported(latency, Stat("p99.9")).ok());
   Status p99_errors = PromQlSupported(ErrorsKey(), Stat("p99"));
   EXPECT_EQ(p99_errors.code(), StatusCode::kInvalidArgument);
@@ -73,8 +73,7 @@ TEST(PromQlTest, StatisticsPrometheusCannotAnswerAreRefusedWithTheReason) {
   for (const char* text : {"tm90", "IQM", "WM(10%:90%)", "TC(:5)", "TS(1:)", "PR(:100)"}) {
     Status st = PromQlSupported(latency, Stat(text));
     EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << text;
-    EXPECT_NE(st.message().find(metrics::ToString(Stat(text))), std::string::npos)
-        << st.message();
+    EXPECT_NE(st.message().find(metrics::ToString(Stat(text))), std::string::npos) << st.message();
   }
 }
 

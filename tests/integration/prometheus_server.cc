@@ -44,12 +44,11 @@ PrometheusServer::PrometheusServer(const fs::path& dir, const std::vector<uint16
             static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  ready_ = pid_ > 0 && WaitFor(
-                           [&] {
-                             return HttpClient("127.0.0.1", port_).Request("GET", "/-/ready")
-                                        .status == 200;
-                           },
-                           std::chrono::seconds(30));
+  ready_ =
+      pid_ > 0 &&
+      WaitFor(
+          [&] { return HttpClient("127.0.0.1", port_).Request("GET", "/-/ready").status == 200; },
+          std::chrono::seconds(30));
 }
 
 PrometheusServer::~PrometheusServer() {
