@@ -153,12 +153,24 @@ void AlarmEngine::FlushTransitions() {
 
 void AlarmEngine::EvaluateDue() {
   const int64_t now_s = metrics::SecondOf(ToEpochMillis(clock_.Now()));
+  // Once the source failed, the round's other alarms keep their state without asking it, and so
+  // does every alarm until a backoff (1 s doubling to 30 s) has passed: a Prometheus that hangs
+  // costs the control loop one query timeout per backoff, not one per alarm and period.
+  bool source_failed = now_s < source_retry_s_;
   for (auto& [name, view] : alarms_) {
     int64_t& next = next_eval_s_[name];
     if (now_s < next) continue;
     const int64_t interval = EvaluationInterval(view.spec.period_seconds).count();
     const int64_t eval_time = FloorTo(now_s, interval);
-    Evaluate(view, eval_time);
+    if (!source_failed) {
+      if (Evaluate(view, eval_time)) {
+        source_backoff_s_ = 0;
+      } else {
+        source_failed = true;
+        source_backoff_s_ = std::min<int64_t>(std::max<int64_t>(1, source_backoff_s_ * 2), 30);
+        source_retry_s_ = now_s + source_backoff_s_;
+      }
+    }
     next = eval_time + interval;
   }
 }
@@ -224,7 +236,7 @@ Result<std::vector<Datapoint>> AlarmEngine::BuildRange(const AlarmSpec& spec,
   return range;
 }
 
-void AlarmEngine::Evaluate(AlarmView& view, int64_t eval_time_s) {
+bool AlarmEngine::Evaluate(AlarmView& view, int64_t eval_time_s) {
   EvaluationParams params = MakeEvaluationParams(view.spec);
   params.now = FromEpochMillis(eval_time_s * 1000);
   Result<std::vector<Datapoint>> built = BuildRange(view.spec, eval_time_s);
@@ -236,7 +248,7 @@ void AlarmEngine::Evaluate(AlarmView& view, int64_t eval_time_s) {
                    view.spec.alarm_name, source_->Describe(), source_error_,
                    AlarmStateName(view.state));
     }
-    return;
+    return false;
   }
   if (!source_error_.empty()) {
     spdlog::info("alarms: {} answers again", source_->Describe());
@@ -246,7 +258,7 @@ void AlarmEngine::Evaluate(AlarmView& view, int64_t eval_time_s) {
   Evaluation ev = alarms::Evaluate(params, range, view.state);
   view.last_range = std::move(range);
   view.evaluated_ms = eval_time_s * 1000;
-  if (!ev.changed) return;
+  if (!ev.changed) return true;
   const AlarmState old_state = view.state;
   view.state = ev.state;
   view.reason = ev.reason;
@@ -255,6 +267,7 @@ void AlarmEngine::Evaluate(AlarmView& view, int64_t eval_time_s) {
   spdlog::info("alarm {}: {} -> {}: {}", view.spec.alarm_name, AlarmStateName(old_state),
                AlarmStateName(view.state), view.reason);
   unflushed_.push_back({view.spec.alarm_name, old_state});
+  return true;
 }
 
 void AlarmEngine::Persist(const AlarmView& view, AlarmState old_state) {

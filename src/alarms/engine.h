@@ -18,7 +18,9 @@
 //
 // Source: the statistics come from a MetricSource — this node's MetricsStore, or Prometheus for
 // a fleet (alarms/metric_source.h). When the source cannot answer, the evaluation is skipped and
-// the state kept (logged once per outage); it is retried at the next interval.
+// the state kept (logged once per outage), and so are the other alarms due in the same round and
+// every alarm due within a backoff of 1 s doubling to 30 s: a hung source costs the control loop one
+// query timeout per backoff, however many alarms. Each is evaluated again at its first interval after.
 //
 // Thread-safety: control loop only.
 #pragma once
@@ -101,7 +103,8 @@ class AlarmEngine {
 
  private:
   struct Entry;
-  void Evaluate(AlarmView& view, int64_t eval_time_s);
+  // False when the metric source could not answer (the view is left as it was).
+  bool Evaluate(AlarmView& view, int64_t eval_time_s);
   Result<std::vector<Datapoint>> BuildRange(const AlarmSpec& spec, int64_t eval_time_s);
   void Persist(const AlarmView& view, AlarmState old_state);
 
@@ -115,6 +118,8 @@ class AlarmEngine {
   std::unique_ptr<MetricSource> owned_source_;  // the LocalMetricSource of the first constructor
   MetricSource* source_;
   std::string source_error_;  // the last read error, logged once until reads work again
+  int64_t source_backoff_s_ = 0;  // after a failed read: how long reads pause (0: none failed)
+  int64_t source_retry_s_ = 0;    // no read before this time (daemon clock, seconds)
   store::StateStore& store_;
   const Clock& clock_;
   ActionDispatcher* actions_;                      // may be null

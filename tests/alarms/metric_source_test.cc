@@ -8,6 +8,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "alarms/engine.h"
 #include "alarms/promql.h"
@@ -184,6 +185,49 @@ TEST(AlarmEngineSourceTest, ReadsItsSourceAndKeepsTheStateWhileTheSourceCannotAn
   EXPECT_EQ(engine.Find("errors")->last_range.back().value, 3.0);
   EXPECT_EQ(engine.Find("errors")->last_range.back().sample_count, 40.0);
   EXPECT_EQ(engine.History("errors", 10)->size(), 2u);
+}
+
+TEST(AlarmEngineSourceTest, ASourceThatFailsIsAskedOncePerRoundAndThenBacksOff) {
+  const int64_t t0 = 1'700'000'040'000;
+  FakeClock clock{FromEpochMillis(t0)};
+  std::unique_ptr<store::StateStore> state = store::CreateMemoryStore();
+  ScriptedSource source;
+  AlarmEngine engine(source, *state, clock);
+  std::vector<AlarmSpec> specs;
+  for (const char* name : {"a", "b", "c"}) {
+    specs.push_back(ErrorsAlarm());
+    specs.back().alarm_name = name;
+    specs.back().period_seconds = 1;  // evaluated every second
+  }
+  engine.SetServiceAlarms("svc", "dev", specs);
+  source.answer = DeadlineExceeded("Prometheus did not answer within 2 s");
+  // Each read may cost the control loop a whole timeout: one per round, then none until the
+  // backoff (1 s, 2 s, 4 s...) has passed, though the alarms are due every second.
+  const std::vector<std::pair<int64_t, int>> reads_after = {
+      {60, 1}, {61, 2}, {62, 2}, {63, 3}, {64, 3}, {65, 3}, {66, 3}, {67, 4}};
+  for (const auto& [second, reads] : reads_after) {
+    clock.Set(FromEpochMillis(t0 + second * 1000));
+    engine.Tick();
+    EXPECT_EQ(source.reads, reads) << "at +" << second << " s";
+  }
+  for (const char* name : {"a", "b", "c"}) {
+    EXPECT_EQ(engine.Find(name)->state, AlarmState::kInsufficientData) << name;
+    EXPECT_EQ(engine.Find(name)->evaluated_ms, 0) << name;
+  }
+  // Back after the 8 s backoff: every alarm is evaluated again, and the backoff starts over.
+  source.answer = PeriodValue{};
+  clock.Set(FromEpochMillis(t0 + 75'000));
+  engine.Tick();
+  for (const char* name : {"a", "b", "c"}) {
+    EXPECT_EQ(engine.Find(name)->state, AlarmState::kOk) << name;
+  }
+  source.answer = Unavailable("connection refused");
+  const int before = source.reads;
+  clock.Set(FromEpochMillis(t0 + 76'000));
+  engine.Tick();
+  clock.Set(FromEpochMillis(t0 + 77'000));
+  engine.Tick();
+  EXPECT_EQ(source.reads, before + 2);  // a 1 s backoff again, not 16 s
 }
 
 TEST(AlarmEngineSourceTest, AnAlarmItsSourceCannotAnswerIsAnErrorNamingWhereItIsDefined) {
