@@ -1,9 +1,13 @@
 // What recording costs: one RequestSample into a worker's ring (the request path), and turning
 // one sample into its AWS metrics on the control loop (PlatformMetrics::Ingest). `make bench`
-// reports both in ns per request.
+// reports both in ns per request. And what one Prometheus scrape of /metrics costs the control
+// loop (PrometheusText) with every series of N routes written in the last seconds.
 #include <benchmark/benchmark.h>
 
+#include <string>
+
 #include "metrics/platform_metrics.h"
+#include "metrics/prometheus.h"
 #include "metrics/recorder.h"
 #include "metrics/series_store.h"
 
@@ -59,6 +63,40 @@ void BM_IngestSample(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_IngestSample);
+
+// One scrape: the exposition of `routes` REST routes, each served by two versions of its own
+// function in the last second (about 40 CloudWatch-style series per route and version).
+void BM_PrometheusText(benchmark::State& state) {
+  MetricsStore store;
+  PlatformMetrics platform(store);
+  const int64_t t = 1'800'000'000'000;
+  for (int r = 0; r < state.range(0); ++r) {
+    const std::string fn = "bench-dev-fn" + std::to_string(r);
+    const RouteLabels* route = InternRouteLabels(
+        {true, "dev-bench", "abc", "dev", "GET", "/r" + std::to_string(r), fn, "Live"});
+    for (uint32_t version : {1u, 2u}) {
+      RequestSample s;
+      s.route = route;
+      s.version = version;
+      s.status = 200;
+      s.invoke = InvokeKind::kSuccess;
+      s.time_ms = s.invoke_start_ms = t;
+      s.latency_ms = 12.5f;
+      s.integration_ms = 12.0f;
+      s.duration_ms = 11.0f;
+      platform.Ingest(s);
+    }
+  }
+  size_t bytes = 0;
+  for (auto _ : state) {
+    std::string text = PrometheusText(platform, &store, t / 1000, {}, {});
+    bytes = text.size();
+    benchmark::DoNotOptimize(text);
+  }
+  state.counters["series"] = static_cast<double>(store.series_count());
+  state.counters["bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_PrometheusText)->Arg(10)->Arg(100)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -34,9 +34,9 @@ Status AlarmEngine::CheckSource(const AlarmSpec& spec) const {
   auto check = [&](const metrics::MetricKey& key, const metrics::Statistic& stat) -> Status {
     Status st = source_->Supports(key, stat);
     if (st.ok()) return st;
-    return InvalidArgument(fmt::format("{}:{}:{}: alarm {}: {} (metric source {})",
-                                       spec.where.file, spec.where.line, spec.where.column,
-                                       spec.alarm_name, st.message(), source_->Describe()));
+    return InvalidArgument(fmt::format("{}:{}:{}: alarm {}: {} (metric source {})", spec.where.file,
+                                       spec.where.line, spec.where.column, spec.alarm_name,
+                                       st.message(), source_->Describe()));
   };
   if (spec.metric) CUTOVER_RETURN_IF_ERROR(check(*spec.metric, spec.statistic));
   for (const MetricDataQuery& q : spec.metrics) {
@@ -163,9 +163,10 @@ void AlarmEngine::EvaluateDue() {
     const int64_t interval = EvaluationInterval(view.spec.period_seconds).count();
     const int64_t eval_time = FloorTo(now_s, interval);
     if (!source_failed) {
-      if (Evaluate(view, eval_time)) {
+      Status st = Evaluate(view, eval_time);
+      if (st.ok()) {
         source_backoff_s_ = 0;
-      } else {
+      } else if (st.code() != StatusCode::kInvalidArgument) {  // the source, not this alarm
         source_failed = true;
         source_backoff_s_ = std::min<int64_t>(std::max<int64_t>(1, source_backoff_s_ * 2), 30);
         source_retry_s_ = now_s + source_backoff_s_;
@@ -180,9 +181,9 @@ Status AlarmEngine::EvaluateNow(const std::string& alarm_name) {
   if (it == alarms_.end()) return NotFound(fmt::format("no alarm named {}", alarm_name));
   const int64_t now_s = metrics::SecondOf(ToEpochMillis(clock_.Now()));
   const int64_t interval = EvaluationInterval(it->second.spec.period_seconds).count();
-  Evaluate(it->second, FloorTo(now_s, interval));
+  Status st = Evaluate(it->second, FloorTo(now_s, interval));
   FlushTransitions();
-  return Status::Ok();
+  return st;
 }
 
 const AlarmView* AlarmEngine::Find(const std::string& alarm_name) const {
@@ -205,51 +206,59 @@ Result<std::vector<store::AlarmHistoryRecord>> AlarmEngine::History(const std::s
   return out;
 }
 
-Result<std::vector<Datapoint>> AlarmEngine::BuildRange(const AlarmSpec& spec,
-                                                       int64_t eval_time_s) {
+Result<std::vector<Datapoint>> AlarmEngine::BuildRange(const AlarmSpec& spec, int64_t eval_time_s) {
   const int64_t period = spec.period_seconds;
   const int length = EvaluationRangeLength(spec.period_seconds, spec.evaluation_periods);
-  std::vector<Datapoint> range;
-  range.reserve(length);
+  const int64_t first_start = eval_time_s - length * period;
+  std::vector<Datapoint> range(static_cast<size_t>(length));
   for (int i = 0; i < length; ++i) {
-    const int64_t start = eval_time_s - (length - i) * period;
-    Datapoint dp;
-    dp.timestamp = FromEpochMillis(start * 1000);
-    if (spec.metric) {
-      CUTOVER_ASSIGN_OR_RETURN(PeriodValue got,
-                               source_->Read(*spec.metric, spec.statistic, start, start + period));
-      dp.value = got.value;
-      if (dp.value) dp.sample_count = static_cast<double>(got.samples);
-    } else if (!spec.metrics.empty()) {
-      Expression::Values values;
-      for (const MetricDataQuery& q : spec.metrics) {
-        if (!q.metric_stat) continue;
-        CUTOVER_ASSIGN_OR_RETURN(PeriodValue got,
-                                 source_->Read(q.metric_stat->metric, q.metric_stat->stat, start,
-                                               start + period));
-        values[q.id] = got.value;
-      }
-      dp.value = EvaluateMetricsAt(spec, values);
+    range[static_cast<size_t>(i)].timestamp = FromEpochMillis((first_start + i * period) * 1000);
+  }
+  if (spec.metric) {
+    CUTOVER_ASSIGN_OR_RETURN(
+        std::vector<PeriodValue> got,
+        source_->ReadPeriods(*spec.metric, spec.statistic, first_start, period, length));
+    for (int i = 0; i < length; ++i) {
+      Datapoint& dp = range[static_cast<size_t>(i)];
+      dp.value = got[static_cast<size_t>(i)].value;
+      if (dp.value) dp.sample_count = static_cast<double>(got[static_cast<size_t>(i)].samples);
     }
-    range.push_back(dp);
+  } else if (!spec.metrics.empty()) {
+    std::map<std::string, std::vector<PeriodValue>> by_id;
+    for (const MetricDataQuery& q : spec.metrics) {
+      if (!q.metric_stat) continue;
+      CUTOVER_ASSIGN_OR_RETURN(
+          by_id[q.id], source_->ReadPeriods(q.metric_stat->metric, q.metric_stat->stat, first_start,
+                                            period, length));
+    }
+    for (int i = 0; i < length; ++i) {
+      Expression::Values values;
+      for (const auto& [id, periods] : by_id) values[id] = periods[static_cast<size_t>(i)].value;
+      range[static_cast<size_t>(i)].value = EvaluateMetricsAt(spec, values);
+    }
   }
   return range;
 }
 
-bool AlarmEngine::Evaluate(AlarmView& view, int64_t eval_time_s) {
+Status AlarmEngine::Evaluate(AlarmView& view, int64_t eval_time_s) {
   EvaluationParams params = MakeEvaluationParams(view.spec);
   params.now = FromEpochMillis(eval_time_s * 1000);
   Result<std::vector<Datapoint>> built = BuildRange(view.spec, eval_time_s);
   if (!built.ok()) {
-    // Not missing data: the source could not say. Keep the state; try again next interval.
-    if (built.status().message() != source_error_) {
-      source_error_ = built.status().message();
+    // Not missing data: the source could not say. Keep the state; try again next interval. A
+    // refused query is this alarm's own trouble; anything else is the source's (logged once).
+    const Status& st = built.status();
+    std::string& last = st.code() == StatusCode::kInvalidArgument
+                            ? query_errors_[view.spec.alarm_name]
+                            : source_error_;
+    if (st.message() != last) {
+      last = st.message();
       spdlog::warn("alarm {}: not evaluated, {} cannot answer: {}; its state stays {}",
-                   view.spec.alarm_name, source_->Describe(), source_error_,
-                   AlarmStateName(view.state));
+                   view.spec.alarm_name, source_->Describe(), last, AlarmStateName(view.state));
     }
-    return false;
+    return st;
   }
+  query_errors_.erase(view.spec.alarm_name);
   if (!source_error_.empty()) {
     spdlog::info("alarms: {} answers again", source_->Describe());
     source_error_.clear();
@@ -258,7 +267,7 @@ bool AlarmEngine::Evaluate(AlarmView& view, int64_t eval_time_s) {
   Evaluation ev = alarms::Evaluate(params, range, view.state);
   view.last_range = std::move(range);
   view.evaluated_ms = eval_time_s * 1000;
-  if (!ev.changed) return true;
+  if (!ev.changed) return Status::Ok();
   const AlarmState old_state = view.state;
   view.state = ev.state;
   view.reason = ev.reason;
@@ -267,7 +276,7 @@ bool AlarmEngine::Evaluate(AlarmView& view, int64_t eval_time_s) {
   spdlog::info("alarm {}: {} -> {}: {}", view.spec.alarm_name, AlarmStateName(old_state),
                AlarmStateName(view.state), view.reason);
   unflushed_.push_back({view.spec.alarm_name, old_state});
-  return true;
+  return Status::Ok();
 }
 
 void AlarmEngine::Persist(const AlarmView& view, AlarmState old_state) {

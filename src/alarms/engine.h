@@ -21,6 +21,7 @@
 // the state kept (logged once per outage), and so are the other alarms due in the same round and
 // every alarm due within a backoff of 1 s doubling to 30 s: a hung source costs the control loop one
 // query timeout per backoff, however many alarms. Each is evaluated again at its first interval after.
+// A query the source refuses (InvalidArgument) skips that alarm only.
 //
 // Thread-safety: control loop only.
 #pragma once
@@ -103,8 +104,9 @@ class AlarmEngine {
 
  private:
   struct Entry;
-  // False when the metric source could not answer (the view is left as it was).
-  bool Evaluate(AlarmView& view, int64_t eval_time_s);
+  // The metric source's error when it could not answer (the view is left as it was):
+  // InvalidArgument when this alarm's query was refused, anything else when the source is down.
+  Status Evaluate(AlarmView& view, int64_t eval_time_s);
   Result<std::vector<Datapoint>> BuildRange(const AlarmSpec& spec, int64_t eval_time_s);
   void Persist(const AlarmView& view, AlarmState old_state);
 
@@ -118,6 +120,7 @@ class AlarmEngine {
   std::unique_ptr<MetricSource> owned_source_;  // the LocalMetricSource of the first constructor
   MetricSource* source_;
   std::string source_error_;  // the last read error, logged once until reads work again
+  std::map<std::string, std::string> query_errors_;  // by AlarmName: its refused query, logged once
   int64_t source_backoff_s_ = 0;  // after a failed read: how long reads pause (0: none failed)
   int64_t source_retry_s_ = 0;    // no read before this time (daemon clock, seconds)
   store::StateStore& store_;

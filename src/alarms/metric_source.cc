@@ -6,13 +6,19 @@
 
 namespace cutover::alarms {
 
-Result<PeriodValue> LocalMetricSource::Read(const metrics::MetricKey& key,
-                                            const metrics::Statistic& statistic, int64_t start_s,
-                                            int64_t end_s) {
+Result<std::vector<PeriodValue>> LocalMetricSource::ReadPeriods(const metrics::MetricKey& key,
+                                                                const metrics::Statistic& statistic,
+                                                                int64_t first_start_s,
+                                                                int64_t period_s, int count) {
+  std::vector<PeriodValue> out(static_cast<size_t>(count));
   const metrics::Series* series = store_.Find(key);
-  if (series == nullptr) return PeriodValue{};
-  metrics::Datapoint dp = series->Compute(statistic, start_s, end_s);
-  return PeriodValue{dp.value, dp.sample_count};
+  if (series == nullptr) return out;
+  for (int i = 0; i < count; ++i) {
+    const int64_t start = first_start_s + i * period_s;
+    metrics::Datapoint dp = series->Compute(statistic, start, start + period_s);
+    out[static_cast<size_t>(i)] = PeriodValue{dp.value, dp.sample_count};
+  }
+  return out;
 }
 
 PrometheusMetricSource::PrometheusMetricSource(Endpoint endpoint, std::chrono::milliseconds timeout)
@@ -25,21 +31,27 @@ Status PrometheusMetricSource::Supports(const metrics::MetricKey& key,
   return PromQlSupported(key, statistic);
 }
 
-Result<PeriodValue> PrometheusMetricSource::Read(const metrics::MetricKey& key,
-                                                 const metrics::Statistic& statistic,
-                                                 int64_t start_s, int64_t end_s) {
-  const std::string query = PromQlForPeriod(key, statistic, end_s - start_s);
+Result<std::vector<PeriodValue>> PrometheusMetricSource::ReadPeriods(
+    const metrics::MetricKey& key, const metrics::Statistic& statistic, int64_t first_start_s,
+    int64_t period_s, int count) {
+  // An alarm that never went through the deploy-time check (restored from the store, or deployed
+  // through a node without --metrics-source): this query is at fault, not Prometheus.
+  CUTOVER_RETURN_IF_ERROR(PromQlSupported(key, statistic));
+  const int64_t first_end = first_start_s + period_s;
   HttpRequest request;
   request.method = "POST";
-  request.target = "/api/v1/query";
+  request.target = "/api/v1/query_range";
   request.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
-  request.body = "query=" + PercentEncode(query) + "&time=" + std::to_string(end_s);
+  request.body = "query=" + PercentEncode(PromQlForPeriod(key, statistic, period_s)) +
+                 "&start=" + std::to_string(first_end) +
+                 "&end=" + std::to_string(first_end + (count - 1) * period_s) +
+                 "&step=" + std::to_string(period_s);
   CUTOVER_ASSIGN_OR_RETURN(HttpResponse response, client_.Send(request));
-  // 400 and 422 carry Prometheus's JSON error; ParsePeriodValue reports it.
+  // 400 and 422 carry Prometheus's JSON refusal; ParsePeriodValues reads it.
   if (response.status != 200 && response.status != 400 && response.status != 422) {
     return Unavailable(fmt::format("Prometheus answered HTTP {}", response.status));
   }
-  return ParsePeriodValue(response.body);
+  return ParsePeriodValues(response.body, first_end, period_s, count);
 }
 
 std::string PrometheusMetricSource::Describe() const {

@@ -2,8 +2,9 @@
 //
 //   LocalMetricSource       this node's MetricsStore (single node, the default): exact, in memory.
 //   PrometheusMetricSource  a Prometheus that scrapes every node (`--metrics-source
-//                           prometheus://HOST:PORT`): the whole fleet's data, one PromQL instant
-//                           query per period (alarms/promql.h), over the synchronous HTTP client.
+//                           prometheus://HOST:PORT`): the whole fleet's data, one PromQL range
+//                           query per alarm evaluation (alarms/promql.h), over the synchronous HTTP
+//                           client.
 //
 // Either way the engine hands the periods to the same Evaluate(), so the M-of-N and missing-data
 // rules do not depend on the source. A source that cannot answer (Prometheus down) returns an
@@ -16,6 +17,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/http_client.h"
 #include "common/status.h"
@@ -36,10 +38,14 @@ class MetricSource {
   // refuses such an alarm at deploy time).
   virtual Status Supports(const metrics::MetricKey& key,
                           const metrics::Statistic& statistic) const = 0;
-  // The statistic over [start_s, end_s) on the daemon's clock, in seconds.
-  virtual Result<PeriodValue> Read(const metrics::MetricKey& key,
-                                   const metrics::Statistic& statistic, int64_t start_s,
-                                   int64_t end_s) = 0;
+  // The statistic over `count` consecutive periods of `period_s` seconds, the first starting at
+  // `first_start_s` (the daemon's clock, seconds): one PeriodValue per period, oldest first. An
+  // error means the source could not say: InvalidArgument when this query is at fault (e.g.
+  // Prometheus refused it), anything else when the source itself is unavailable.
+  virtual Result<std::vector<PeriodValue>> ReadPeriods(const metrics::MetricKey& key,
+                                                       const metrics::Statistic& statistic,
+                                                       int64_t first_start_s, int64_t period_s,
+                                                       int count) = 0;
   // For logs: "this node's metrics", "prometheus://127.0.0.1:9090".
   virtual std::string Describe() const = 0;
 };
@@ -50,8 +56,10 @@ class LocalMetricSource final : public MetricSource {
   Status Supports(const metrics::MetricKey&, const metrics::Statistic&) const override {
     return Status::Ok();
   }
-  Result<PeriodValue> Read(const metrics::MetricKey& key, const metrics::Statistic& statistic,
-                           int64_t start_s, int64_t end_s) override;
+  Result<std::vector<PeriodValue>> ReadPeriods(const metrics::MetricKey& key,
+                                               const metrics::Statistic& statistic,
+                                               int64_t first_start_s, int64_t period_s,
+                                               int count) override;
   std::string Describe() const override { return "this node's metrics"; }
 
  private:
@@ -65,8 +73,11 @@ class PrometheusMetricSource final : public MetricSource {
                                   std::chrono::milliseconds timeout = std::chrono::seconds(2));
   Status Supports(const metrics::MetricKey& key,
                   const metrics::Statistic& statistic) const override;
-  Result<PeriodValue> Read(const metrics::MetricKey& key, const metrics::Statistic& statistic,
-                           int64_t start_s, int64_t end_s) override;
+  // One /api/v1/query_range per call, whatever `count`.
+  Result<std::vector<PeriodValue>> ReadPeriods(const metrics::MetricKey& key,
+                                               const metrics::Statistic& statistic,
+                                               int64_t first_start_s, int64_t period_s,
+                                               int count) override;
   std::string Describe() const override;
 
  private:

@@ -1,10 +1,11 @@
 // PromQL for CloudWatch-style alarms: what `--metrics-source prometheus://HOST:PORT` asks a
 // Prometheus that scrapes every node's /metrics (metrics/prometheus.h names the families).
 //
-// One instant query per period, evaluated at the period's end E over [E - P, E). Each node exports
-// cumulative values, so a period's part of a family F is, per node, "F now minus F one period ago"
-// — or all of F when the series is younger than the period (its first samples fall in it):
-//     Delta(F) = F{sel} - (F{sel} offset Ps * 1 or F{sel} * 0)
+// One range query per evaluation (step = the period): each point, at a period's end E, covers
+// [E - P, E). Each node exports cumulative values, so a period's part of a family F is, per node,
+// "F now minus F one period ago" — or all of F when the series is younger than the period (its
+// first samples fall in it) or the node restarted within it (its sample count S went down):
+//     Delta(F) = F - (F offset P * 1 unless on(instance, job) (S < S offset P) or F * 0)
 // (the `* 1` drops the metric name, so the `or` keeps the older value where there is one). Summed
 // over the nodes, per statistic:
 //     SampleCount  sum(Delta(cutover_cloudwatch_samples_total))
@@ -18,8 +19,9 @@
 //
 // Approximations, stated in docs/SCALING.md: samples are assigned to periods by scrape time, not by
 // their own timestamps (a scrape interval late, at most); Maximum/Minimum see every sample of the
-// [E - P - 10 s, E] window when the scrape interval is at most 10 s; pNN is interpolated inside
-// the histogram bucket it falls in; a node restart within the period undercounts that node.
+// [E - P - 12 s, E] window when the scrape interval is at most 10 s; pNN is interpolated inside
+// the histogram bucket it falls in; a node restart within the period counts only what that node
+// saw since it restarted.
 //
 // Other statistics (trimmed and winsorized means, TC, TS, PR, IQM) and pNN of a metric without the
 // histogram cannot be expressed: Supported() says why, and the daemon refuses such an alarm at
@@ -32,6 +34,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "alarms/metric_source.h"
 #include "common/status.h"
@@ -53,8 +56,11 @@ std::string PromQlSelector(std::string_view family, const metrics::MetricKey& ke
 std::string PromQlForPeriod(const metrics::MetricKey& key, const metrics::Statistic& statistic,
                             int64_t period_s);
 
-// Reads the JSON answer of /api/v1/query to PromQlForPeriod's query. A body that is not a
-// successful vector result is Unavailable with Prometheus's own error text.
-Result<PeriodValue> ParsePeriodValue(std::string_view body);
+// Reads the JSON answer of /api/v1/query_range to PromQlForPeriod's query evaluated at
+// first_end_s, first_end_s + period_s, ... (`count` times): one PeriodValue per period, oldest
+// first. Prometheus's refusal of the query (errorType bad_data or execution) is InvalidArgument;
+// a body that is not a successful answer otherwise is Unavailable.
+Result<std::vector<PeriodValue>> ParsePeriodValues(std::string_view body, int64_t first_end_s,
+                                                   int64_t period_s, int count);
 
 }  // namespace cutover::alarms

@@ -107,7 +107,13 @@ std::string PrometheusLabelName(std::string_view dimension) {
   std::string out = "dim_";
   for (char c : dimension) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    out += ok ? c : '_';
+    if (ok) {
+      out += c;
+    } else if (c == '_') {
+      out += "__";
+    } else {
+      out += fmt::format("_{:02X}", static_cast<unsigned char>(c));
+    }
   }
   return out;
 }

@@ -54,18 +54,20 @@ struct PipelineCounters {
 inline constexpr char kOpenMetricsContentType[] =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-// How far back cutover_cloudwatch_maximum and _minimum look, the current second included. A
-// scrape interval up to this long sees every sample in at least one scrape.
-inline constexpr int64_t kExtremeWindowSeconds = 10;
+// How far back cutover_cloudwatch_maximum and _minimum look, the current second included: a scrape
+// interval of 10 s or less sees every sample in at least one scrape, with 2 s to spare for a sample
+// stamped late in its second or ingested a tick after it.
+inline constexpr int64_t kExtremeWindowSeconds = 12;
 
 // `store` may be null (no cutover_cloudwatch_* families); `now_s` is the daemon's clock in seconds.
 std::string PrometheusText(const PlatformMetrics& metrics, const MetricsStore* store,
                            int64_t now_s, const std::vector<Gauge>& gauges,
                            const PipelineCounters& pipeline);
 
-// "dim_" + the dimension name with every character outside [A-Za-z0-9_] replaced by '_': a valid
-// Prometheus label name that cannot collide with the fixed labels. Two dimension names that map to
-// the same label (rare: "a.b" and "a_b") are told apart only by the `dimensions` label.
+// "dim_" + the dimension name with letters and digits kept, '_' doubled and every other byte
+// written "_XX" (hex): a valid Prometheus label name that cannot collide with the fixed labels, and
+// one-to-one, so two dimensions of a series never share a label ("a.b" -> dim_a_2Eb, "a_b" ->
+// dim_a__b): a duplicate label would make Prometheus refuse the node's whole scrape.
 std::string PrometheusLabelName(std::string_view dimension);
 
 // The `dimensions` label: the dimension names, sorted, joined with ','.

@@ -50,6 +50,7 @@ EtcdElection::EtcdElection(std::unique_ptr<EtcdClient> etcd, std::string prefix,
       node_id_(std::move(node_id)),
       node_info_(std::move(node_info)),
       ttl_(ttl),
+      tick_(std::chrono::duration_cast<std::chrono::milliseconds>(ttl) / 3),
       callbacks_(std::move(callbacks)) {
   thread_ = std::thread([this] { Run(); });
 }
@@ -65,13 +66,13 @@ std::string EtcdElection::leader() const {
 }
 
 void EtcdElection::Run() {
-  const auto tick = std::chrono::duration_cast<std::chrono::milliseconds>(ttl_) / 3;
   while (!stopping_.load()) {
     Tick();
-    // A follower asks for the key every kCampaignInterval: a compare-and-put that fails while the
-    // leader lives, and wins the moment etcd has ended a dead leader's lease.
-    const auto until = std::chrono::steady_clock::now() +
-                       (leading_.load() ? tick : std::min(tick, kCampaignInterval));
+    // The leader wakes a tick after its last renewal (a new leader's lease may be most of a tick
+    // old already). A follower asks for the key every kCampaignInterval: a compare-and-put that
+    // fails while the leader lives, and wins the moment etcd has ended a dead leader's lease.
+    const auto soon = std::chrono::steady_clock::now() + std::min(tick_, kCampaignInterval);
+    const auto until = leading_.load() ? std::max(renewed_ + tick_, soon) : soon;
     while (!stopping_.load() && std::chrono::steady_clock::now() < until) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -90,7 +91,7 @@ void EtcdElection::Tick() {
   const auto now = std::chrono::steady_clock::now();
   // Lease renewals and reading who leads keep the slow pace (a third of the TTL), whatever the
   // campaign's.
-  const bool slow_tick_due = now - renewed_ >= ttl_ / 3;
+  const bool slow_tick_due = now - renewed_ >= tick_;
   if (lease_ != 0 && slow_tick_due) {
     Result<int64_t> left = etcd_->LeaseKeepAlive(lease_);
     if (left.ok() && *left > 0) {
@@ -99,7 +100,7 @@ void EtcdElection::Tick() {
       // Expired or revoked: whatever it held is gone.
       lease_ = 0;
       if (leading_.load()) StepDown(fmt::format("the lease of {} expired", key_));
-    } else if (leading_.load() && now - renewed_ > ttl_ * 2 / 3) {
+    } else if (leading_.load() && now - renewed_ > 2 * tick_) {
       // Not renewed for two thirds of the TTL: etcd may let it expire before we hear back.
       StepDown(
           fmt::format("could not renew the lease of {} for {} ms: {}", key_,

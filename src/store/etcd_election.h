@@ -74,6 +74,7 @@ class EtcdElection {
   const std::string node_id_;
   const std::string node_info_;
   const std::chrono::seconds ttl_;
+  const std::chrono::milliseconds tick_;  // a third of the TTL: renewals and reading the leader
   const EtcdElectionCallbacks callbacks_;
   int64_t lease_ = 0;       // election thread only
   bool announced_ = false;  // node_key_ written on lease_ (election thread only)

@@ -40,7 +40,9 @@ TEST(PromQlTest, EachStatisticBecomesAPeriodQueryWithItsSampleCount) {
   const std::string sum = PromQlForPeriod(ErrorsKey(), Stat("Sum"), 60);
   // Per node: the value now minus the value a period ago (or all of it for a new series).
   EXPECT_NE(sum.find("sum((cutover_cloudwatch_sum{"), std::string::npos) << sum;
-  EXPECT_NE(sum.find("offset 60s * 1 or cutover_cloudwatch_sum{"), std::string::npos) << sum;
+  EXPECT_NE(sum.find("cutover_cloudwatch_sum{"), std::string::npos) << sum;
+  EXPECT_NE(sum.find("offset 60s * 1 unless"), std::string::npos) << sum;
+  EXPECT_NE(sum.find(") or cutover_cloudwatch_sum{"), std::string::npos) << sum;
   EXPECT_NE(sum.find(R"("part", "value")"), std::string::npos);
   EXPECT_NE(sum.find(R"("part", "samples")"), std::string::npos);
   EXPECT_NE(sum.find("cutover_cloudwatch_samples_total{"), std::string::npos);
@@ -78,35 +80,53 @@ TEST(PromQlTest, StatisticsPrometheusCannotAnswerAreRefusedWithTheReason) {
   }
 }
 
-TEST(PromQlTest, ReadsTheValueAndItsSamplesFromTheAnswer) {
-  auto got = ParsePeriodValue(R"({"status":"success","data":{"resultType":"vector","result":[
-      {"metric":{"part":"value"},"value":[1800000000,"7"]},
-      {"metric":{"part":"samples"},"value":[1800000000,"12.000000001"]}]}})");
+TEST(PromQlTest, ReadsEachPeriodsValueAndSamplesFromTheRangeAnswer) {
+  // Periods of 60 s ending at 1800000060, ...120, ...180; the middle one has no samples, the last
+  // a NaN quantile.
+  auto got = ParsePeriodValues(R"({"status":"success","data":{"resultType":"matrix","result":[
+      {"metric":{"part":"value"},"values":[[1800000060,"7"],[1800000120,"0"],[1800000180,"NaN"]]},
+      {"metric":{"part":"samples"},"values":[[1800000060,"12.000000001"],[1800000120,"0"],
+                                             [1800000180,"3"]]}]}})",
+                               1'800'000'060, 60, 3);
   ASSERT_TRUE(got.ok()) << got.status().ToString();
-  EXPECT_EQ(got->value, 7.0);
-  EXPECT_EQ(got->samples, 12u);
-  // No samples in the period: missing, whatever the value says.
-  got = ParsePeriodValue(R"({"status":"success","data":{"resultType":"vector","result":[
-      {"metric":{"part":"value"},"value":[1800000000,"0"]},
-      {"metric":{"part":"samples"},"value":[1800000000,"0"]}]}})");
+  ASSERT_EQ(got->size(), 3u);
+  EXPECT_EQ((*got)[0].value, 7.0);
+  EXPECT_EQ((*got)[0].samples, 12u);
+  EXPECT_FALSE((*got)[1].value.has_value());  // no samples: missing, whatever the value says
+  EXPECT_FALSE((*got)[2].value.has_value());  // NaN: missing, the samples still counted
+  EXPECT_EQ((*got)[2].samples, 3u);
+  // Nothing at all (no node has the series): every period missing.
+  got = ParsePeriodValues(R"({"status":"success","data":{"resultType":"matrix","result":[]}})",
+                          1'800'000'060, 60, 3);
   ASSERT_TRUE(got.ok());
-  EXPECT_FALSE(got->value.has_value());
-  // Nothing at all (no node has the series): missing.
-  got = ParsePeriodValue(R"({"status":"success","data":{"resultType":"vector","result":[]}})");
+  for (const PeriodValue& p : *got) EXPECT_FALSE(p.value.has_value());
+  // A point at a time that is no period's end is ignored, not shifted into a neighbour.
+  got = ParsePeriodValues(R"({"status":"success","data":{"resultType":"matrix","result":[
+      {"metric":{"part":"value"},"values":[[1800000090,"5"]]},
+      {"metric":{"part":"samples"},"values":[[1800000090,"5"]]}]}})",
+                          1'800'000'060, 60, 3);
   ASSERT_TRUE(got.ok());
-  EXPECT_FALSE(got->value.has_value());
-  // A quantile of empty buckets is NaN: missing, with the samples still counted.
-  got = ParsePeriodValue(R"({"status":"success","data":{"resultType":"vector","result":[
-      {"metric":{"part":"value"},"value":[1800000000,"NaN"]},
-      {"metric":{"part":"samples"},"value":[1800000000,"3"]}]}})");
-  ASSERT_TRUE(got.ok());
-  EXPECT_FALSE(got->value.has_value());
-  EXPECT_EQ(got->samples, 3u);
-  // Prometheus's own refusal, and garbage, are errors: not missing data.
-  got = ParsePeriodValue(R"({"status":"error","errorType":"bad_data","error":"parse error"})");
-  EXPECT_EQ(got.status().code(), StatusCode::kUnavailable);
+  for (const PeriodValue& p : *got) EXPECT_FALSE(p.value.has_value());
+  // Prometheus refusing this query is the query's fault; anything else is Prometheus's.
+  got = ParsePeriodValues(R"({"status":"error","errorType":"bad_data","error":"parse error"})",
+                          1'800'000'060, 60, 3);
+  EXPECT_EQ(got.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(got.status().message().find("parse error"), std::string::npos);
-  EXPECT_EQ(ParsePeriodValue("<html>").status().code(), StatusCode::kUnavailable);
+  got = ParsePeriodValues(R"({"status":"error","errorType":"unavailable","error":"shutting down"})",
+                          1'800'000'060, 60, 3);
+  EXPECT_EQ(got.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(ParsePeriodValues("<html>", 1'800'000'060, 60, 3).status().code(),
+            StatusCode::kUnavailable);
+}
+
+TEST(PromQlTest, ACounterThatWentDownCountsFromZero) {
+  // A node restarted within the period: its samples count went down, so its whole new value is
+  // the period's, instead of a negative delta cancelling the other nodes.
+  const std::string q = PromQlForPeriod(ErrorsKey(), Stat("Sum"), 60);
+  EXPECT_NE(q.find("unless on(instance, job) (cutover_cloudwatch_samples_total{"),
+            std::string::npos)
+      << q;
+  EXPECT_NE(q.find("< cutover_cloudwatch_samples_total{"), std::string::npos) << q;
 }
 
 TEST(PrometheusUrlTest, AcceptsOnlyPrometheusHostPort) {
@@ -126,10 +146,11 @@ class ScriptedSource final : public MetricSource {
     return s.kind == metrics::StatisticKind::kTrimmedMean ? InvalidArgument("no trimmed means")
                                                           : Status::Ok();
   }
-  Result<PeriodValue> Read(const metrics::MetricKey&, const metrics::Statistic&, int64_t,
-                           int64_t) override {
+  Result<std::vector<PeriodValue>> ReadPeriods(const metrics::MetricKey&, const metrics::Statistic&,
+                                               int64_t, int64_t, int count) override {
     ++reads;
-    return answer;
+    if (!answer.ok()) return answer.status();
+    return std::vector<PeriodValue>(static_cast<size_t>(count), *answer);
   }
   std::string Describe() const override { return "scripted"; }
 
@@ -203,8 +224,8 @@ TEST(AlarmEngineSourceTest, ASourceThatFailsIsAskedOncePerRoundAndThenBacksOff) 
   source.answer = DeadlineExceeded("Prometheus did not answer within 2 s");
   // Each read may cost the control loop a whole timeout: one per round, then none until the
   // backoff (1 s, 2 s, 4 s...) has passed, though the alarms are due every second.
-  const std::vector<std::pair<int64_t, int>> reads_after = {
-      {60, 1}, {61, 2}, {62, 2}, {63, 3}, {64, 3}, {65, 3}, {66, 3}, {67, 4}};
+  const std::vector<std::pair<int64_t, int>> reads_after = {{60, 1}, {61, 2}, {62, 2}, {63, 3},
+                                                            {64, 3}, {65, 3}, {66, 3}, {67, 4}};
   for (const auto& [second, reads] : reads_after) {
     clock.Set(FromEpochMillis(t0 + second * 1000));
     engine.Tick();
@@ -228,6 +249,44 @@ TEST(AlarmEngineSourceTest, ASourceThatFailsIsAskedOncePerRoundAndThenBacksOff) 
   clock.Set(FromEpochMillis(t0 + 77'000));
   engine.Tick();
   EXPECT_EQ(source.reads, before + 2);  // a 1 s backoff again, not 16 s
+}
+
+// A source that refuses one alarm's query and answers the others'.
+class PickySource final : public MetricSource {
+ public:
+  Status Supports(const metrics::MetricKey&, const metrics::Statistic&) const override {
+    return Status::Ok();
+  }
+  Result<std::vector<PeriodValue>> ReadPeriods(const metrics::MetricKey& key,
+                                               const metrics::Statistic&, int64_t, int64_t,
+                                               int count) override {
+    ++reads;
+    if (key.name == "Refused") return InvalidArgument("Prometheus refused the query: bad_data");
+    return std::vector<PeriodValue>(static_cast<size_t>(count), PeriodValue{5.0, 5});
+  }
+  std::string Describe() const override { return "picky"; }
+  int reads = 0;
+};
+
+TEST(AlarmEngineSourceTest, ARefusedQuerySkipsThatAlarmOnlyAndStartsNoBackoff) {
+  const int64_t t0 = 1'700'000'040'000;
+  FakeClock clock{FromEpochMillis(t0)};
+  std::unique_ptr<store::StateStore> state = store::CreateMemoryStore();
+  PickySource source;
+  AlarmEngine engine(source, *state, clock);
+  AlarmSpec refused = ErrorsAlarm();
+  refused.alarm_name = "a-refused";  // sorted first: evaluated before the other
+  refused.metric = metrics::MakeKey("AWS/Lambda", "Refused", {{"FunctionName", "fn"}});
+  AlarmSpec fine = ErrorsAlarm();
+  fine.alarm_name = "b-fine";
+  engine.SetServiceAlarms("svc", "dev", {refused, fine});
+  for (int minute = 1; minute <= 2; ++minute) {
+    clock.Set(FromEpochMillis(t0 + minute * 60'000));
+    engine.Tick();
+    EXPECT_EQ(source.reads, 2 * minute);
+  }
+  EXPECT_EQ(engine.Find("a-refused")->state, AlarmState::kInsufficientData);
+  EXPECT_EQ(engine.Find("b-fine")->state, AlarmState::kAlarm);
 }
 
 TEST(AlarmEngineSourceTest, AnAlarmItsSourceCannotAnswerIsAnErrorNamingWhereItIsDefined) {

@@ -536,14 +536,12 @@ TEST(TriggerFaultsTest, TriggerEndpointThatNeverAnswersDoesNotHoldTheDeployment)
       << daemon->Admin("GET", "/v1/deployments/" + id).body;
   const double succeeded_ms = Ms(Clock::now() - started);
   // The DeploymentStart notice is tried five times, each attempt abandoned after 5 s, with
-  // 1+2+4+8 s between them: it cannot have been given up before the deployment ended unless the
-  // deployment waited on it. The admin API and the gateway answer while it is still being tried.
-  EXPECT_EQ(daemon->Log().find("failed after"), std::string::npos) << daemon->Log();
+  // 1+2+4+8 s between them: a deployment that waited on it would be held 40 s, past the 15 s
+  // deadline above. The admin API and the gateway answer while it is still being tried.
   EXPECT_EQ(daemon->Admin("GET", "/v1/health").status, 200);
   HttpResult r = daemon->Gateway("GET", "/api");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "release 2");
-  EXPECT_EQ(daemon->Log().find("failed after"), std::string::npos) << daemon->Log();
   // Each attempt that timed out is logged with the endpoint.
   EXPECT_TRUE(WaitFor(
       [&] {

@@ -310,9 +310,13 @@ TEST(PrometheusTextTest, ExposesEveryCloudWatchSeriesForFleetWideQueries) {
   EXPECT_EQ(text.find("cutover_cloudwatch_latency_bucket{namespace=\"AWS/Lambda\",metric=\"Errors\""),
             std::string::npos);
   // Dimension names become valid label names; values are escaped.
-  EXPECT_NE(text.find(R"(cutover_cloudwatch_sum{namespace="App",metric="odd.name",dimensions="a.b",dim_a_b="x\"y"} -2.5)"),
+  EXPECT_NE(text.find(R"(cutover_cloudwatch_sum{namespace="App",metric="odd.name",dimensions="a.b",dim_a_2Eb="x\"y"} -2.5)"),
             std::string::npos)
       << text;
+  // One-to-one: "a.b" and "a_b" never share a label.
+  EXPECT_EQ(PrometheusLabelName("a.b"), "dim_a_2Eb");
+  EXPECT_EQ(PrometheusLabelName("a_b"), "dim_a__b");
+  EXPECT_EQ(PrometheusLabelName("Api Name"), "dim_Api_20Name");
   // Past the window, the extremes leave the exposition; the counters stay.
   const std::string later = PrometheusText(platform, &store, t0_s + kExtremeWindowSeconds, {}, {});
   EXPECT_EQ(later.find("cutover_cloudwatch_maximum" + errors_labels), std::string::npos);
