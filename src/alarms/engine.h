@@ -70,7 +70,6 @@ class AlarmEngine {
   // OK when every statistic the alarm reads can come from the engine's metric source; otherwise
   // InvalidArgument naming the alarm and where it is defined ("serverless.yml:40:5: alarm X: ...").
   Status CheckSource(const AlarmSpec& spec) const;
-  const MetricSource& source() const { return *source_; }
 
   // Replaces the alarms of one service and stage. Alarms whose definition did not change keep
   // their state; new or changed ones start in INSUFFICIENT_DATA (or resume a stored state of the

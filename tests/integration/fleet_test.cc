@@ -114,8 +114,9 @@ TEST(FleetTest, ADaemonOnEtcdDeploysShiftsServesAndComesBackFromEtcd) {
 }
 
 // The alias weights node B serves, as its admin API reports them ("1+2@0.3").
-std::string ServedAlias(Daemon& node) {
-  HttpResult r = node.Admin("GET", "/v1/functions/aliases-dev-ok/aliases/Live");
+// The Live alias of `function` as the node holds it: "primary+additional@weight".
+std::string ServedAlias(Daemon& node, const std::string& function = "aliases-dev-ok") {
+  HttpResult r = node.Admin("GET", "/v1/functions/" + function + "/aliases/Live");
   if (r.status != 200) return "HTTP " + std::to_string(r.status);
   auto a = json::parse(r.body).as_object();
   return fmt::format("{}+{}@{}", a["primary_version"].as_int64(),
@@ -708,14 +709,7 @@ resources:
         TreatMissingData: notBreaching
 )";
 
-std::string FleetAlarmAlias(Daemon& node) {
-  HttpResult r = node.Admin("GET", "/v1/functions/fleetalarm-dev-api/aliases/Live");
-  if (r.status != 200) return "HTTP " + std::to_string(r.status);
-  auto a = json::parse(r.body).as_object();
-  return fmt::format("{}+{}@{}", a["primary_version"].as_int64(),
-                     a["additional_version"].as_int64(),
-                     a["additional_weight"].to_number<double>());
-}
+std::string FleetAlarmAlias(Daemon& node) { return ServedAlias(node, "fleetalarm-dev-api"); }
 
 TEST(FleetTest, FailuresSpreadOverTheNodesFireAPrometheusAlarmAndRollBackEveryNode) {
   if (!EtcdServer::Installed()) GTEST_SKIP() << "etcd is not installed (scripts/install-deps)";
