@@ -671,6 +671,7 @@ class Server final : public AdminServer {
     out["services"] = std::move(services);
     out["functions"] = std::move(fns);
     out["heap"] = HeapJson();
+    out["memory_limit"] = settings_.memory_limit;
     if (settings_.fleet) out["fleet"] = settings_.fleet();
     co_return JsonResponse(200, out);
   }

@@ -66,6 +66,8 @@ struct AdminSettings {
   // On a fleet (etcd store): the store, this node, the leader and the nodes, for /v1/status's
   // "fleet". Called on the control thread. Empty: single node, no "fleet".
   std::function<boost::json::object()> fleet;
+  // How function memory is limited (serve --memory-limit), for /v1/status's "memory_limit".
+  std::string memory_limit;
 };
 
 class AdminServer {

@@ -249,8 +249,9 @@ asio::awaitable<Response> LambdaInvokeHandler::Handle(Request& req, std::string 
                                  request_id, timeout_seconds));
       break;
     case runtime::InvokeOutcome::kCrashed:
-      result.payload.clear();
-      function_error("Runtime.ExitError",
+      // The pool's document, when it has one, says how: "Runtime exited with error: signal:
+      // killed", Runtime.OutOfMemory.
+      function_error(result.error_type.empty() ? "Runtime.ExitError" : result.error_type,
                      fmt::format("RequestId: {} Error: Runtime exited without providing a reason",
                                  request_id));
       break;

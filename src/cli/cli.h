@@ -65,6 +65,9 @@ struct ServeOptions {
   // --run-as USER: function processes (php-fpm masters included) run as this user; the daemon must
   // be root. Empty: they run as the daemon.
   std::string run_as;
+  // How memorySize is enforced: auto (a memory cgroup per instance where the kernel lets the
+  // daemon make one, else RLIMIT_DATA), cgroup (refuse to start without), rlimit, off.
+  std::string memory_limit = "auto";
 };
 
 // Runs the platform until it is told to stop; returns the process exit code.

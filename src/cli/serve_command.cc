@@ -99,6 +99,11 @@ Command AddServeCommand(CLI::App& app, const ServeFn& serve) {
                   "Write {\"gateway\": URL, \"admin\": URL} to this file once listening");
   sub->add_option("--run-as", options->run_as,
                   "Run function processes as this user (the daemon must run as root)");
+  sub->add_option("--memory-limit", options->memory_limit,
+                  "How memorySize is enforced: auto (a memory cgroup per instance where possible, "
+                  "else RLIMIT_DATA), cgroup, rlimit or off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "cgroup", "rlimit", "off"}));
 
   Command command;
   command.app = sub;

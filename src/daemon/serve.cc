@@ -40,6 +40,7 @@
 #include "metrics/recorder.h"
 #include "metrics/series_store.h"
 #include "router/snapshot.h"
+#include "runtime/memory_cgroup.h"
 #include "runtime/run_as.h"
 #include "runtime/runtime_service.h"
 #include "store/etcd_client.h"
@@ -127,7 +128,7 @@ void PrintDashboard(const std::string& admin_url, const std::string& token, Toke
 void PrintBanner(const cli::ServeOptions& o, const std::string& gateway_url,
                  const std::string& admin_url, const fs::path& data_dir,
                  const deploy::Publisher& publisher, double scale, const std::string& token,
-                 TokenSource token_source) {
+                 TokenSource token_source, const std::string& memory_limit) {
   fmt::print("cutover 0.1.0 serving\n");
   fmt::print("  gateway  {}\n", gateway_url);
   fmt::print(
@@ -136,6 +137,7 @@ void PrintBanner(const cli::ServeOptions& o, const std::string& gateway_url,
   fmt::print("  data     {}\n", data_dir.string());
   if (scale != 1.0) fmt::print("  time     {}x faster than real time\n", scale);
   if (!o.run_as.empty()) fmt::print("  run as   {} (function processes)\n", o.run_as);
+  fmt::print("  memory   {}\n", memory_limit);
   PrintDashboard(admin_url, token, token_source);
   bool any = false;
   for (const auto& [name, s] : publisher.functions()) {
@@ -207,8 +209,8 @@ boost::json::object FleetStatus(const store::StoreLocation& location,
 // Watches the store's keys from its current revision on; every change (coalesced while one is
 // pending) has the control loop bring the catalogue and the route table to what the store holds.
 Result<std::unique_ptr<store::EtcdWatcher>> WatchStore(const store::StoreLocation& location,
-                                                         asio::io_context& control,
-                                                         deploy::Publisher& publisher) {
+                                                       asio::io_context& control,
+                                                       deploy::Publisher& publisher) {
   CUTOVER_ASSIGN_OR_RETURN(auto client, store::EtcdClient::Create(location.etcd_endpoints));
   CUTOVER_ASSIGN_OR_RETURN(store::EtcdRangeResult now,
                            client->Range(location.etcd_prefix + "format", ""));
@@ -262,6 +264,22 @@ int Serve(const cli::ServeOptions& o) {
       return 2;
     }
     run_as = std::move(user).value();
+  }
+
+  // --memory-limit: a memory cgroup per instance where the kernel lets the daemon make them.
+  std::shared_ptr<runtime::MemoryCgroups> memory_cgroups;
+  std::string memory_limit = o.memory_limit == "off" ? "off" : "RLIMIT_DATA per process";
+  if (o.memory_limit == "auto" || o.memory_limit == "cgroup") {
+    auto opened = runtime::MemoryCgroups::OpenForThisProcess();
+    if (opened.ok()) {
+      memory_cgroups = *opened;
+      memory_limit = memory_cgroups->Describe();
+    } else if (o.memory_limit == "cgroup") {
+      fmt::print(stderr, "cutover: --memory-limit cgroup: {}\n", opened.status().message());
+      return 1;
+    } else {
+      memory_limit += fmt::format(" (no memory cgroup: {})", opened.status().message());
+    }
   }
 
   // A file-size limit (`ulimit -f`, RLIMIT_FSIZE) must fail the write that crosses it, as a full
@@ -341,6 +359,8 @@ int Serve(const cli::ServeOptions& o) {
   rs.contexts = worker_ptrs;
   rs.clock = clock.get();
   rs.run_as = run_as;
+  rs.limit_memory = o.memory_limit != "off";
+  rs.memory_cgroups = memory_cgroups;
   rs.on_function_line = [&emf_inbox](const runtime::VersionKey& key, std::string_view line) {
     emf_inbox.Offer(key.function_name, key.version, line);
   };
@@ -413,7 +433,7 @@ int Serve(const cli::ServeOptions& o) {
     }
   };
   ports.version_ready = [&](const std::string& function_name,
-                           uint32_t version) -> std::optional<std::string> {
+                            uint32_t version) -> std::optional<std::string> {
     if (fleet == nullptr) return std::nullopt;
     return fleet->Ready(function_name, version);
   };
@@ -461,6 +481,7 @@ int Serve(const cli::ServeOptions& o) {
   const std::string gateway_url = fmt::format("http://{}:{}", o.host, (*gw)->port());
 
   api::AdminSettings as;
+  as.memory_limit = memory_limit;
   TokenSource token_source = TokenSource::kNone;
   {
     // DESIGN.md section 4: the admin API runs code on request; off loopback it needs a token.
@@ -576,7 +597,8 @@ int Serve(const cli::ServeOptions& o) {
   const bool in_fleet = election != nullptr;
   auto leads = [&] { return !in_fleet || (election != nullptr && election->leading()); };
 
-  PrintBanner(o, gateway_url, admin_url, data_dir, publisher, o.time_scale, as.token, token_source);
+  PrintBanner(o, gateway_url, admin_url, data_dir, publisher, o.time_scale, as.token, token_source,
+              memory_limit);
   if (!o.ready_file.empty()) {
     fs::path tmp = o.ready_file;
     tmp += ".tmp";

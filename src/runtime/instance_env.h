@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +31,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "runtime/memory_cgroup.h"
 #include "runtime/process_launcher.h"
 #include "runtime/runtime_service.h"
 
@@ -47,7 +49,10 @@ struct RuntimePaths {
 // What every process of a service is limited to (RuntimeSettings::limit_memory, max_processes,
 // run_as).
 struct ProcessLimits {
-  bool memory = true;          // RLIMIT_DATA = the version's memory_mb MiB
+  // The version's memory_mb: RLIMIT_DATA per process, or with `cgroups` a memory cgroup per
+  // function instance (InstancePool; php-fpm's processes keep RLIMIT_DATA each).
+  bool memory = true;
+  std::shared_ptr<MemoryCgroups> cgroups;
   uint64_t max_processes = 0;  // RLIMIT_NPROC; 0: inherited
   std::optional<RunAs> run_as;
 };

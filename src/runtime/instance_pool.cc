@@ -39,8 +39,6 @@ std::string NewTraceId() {
                      r.Next());
 }
 
-
-
 }  // namespace
 
 std::string ErrorDocument(std::string_view type, std::string_view message) {
@@ -624,6 +622,16 @@ bool InstancePool::ReapLocked(uint64_t id, Slot& s, Deferred& d) {
 
 void InstancePool::ExitedLocked(uint64_t id, Slot& s, const ExitStatus& status, Deferred& d) {
   d.close_all.push_back(s.io);
+  // Killed by the kernel at its memory cgroup's limit: Lambda's Runtime.OutOfMemory, and the peak
+  // the kernel measured for the whole process tree.
+  std::string_view exit_error = "Runtime.ExitError";
+  if (!s.cgroup.empty()) {
+    CgroupUsage usage = env_->limits.cgroups->Usage(s.cgroup);
+    if (usage.oom_kills > 0) exit_error = "Runtime.OutOfMemory";
+    s.max_memory_mb =
+        std::max(s.max_memory_mb, static_cast<int>((usage.peak_bytes + (1 << 20) - 1) >> 20));
+    d.release_cgroups.push_back(s.cgroup);
+  }
   if (s.phase != Phase::kStopping) {
     --live_;
     std::string how = status.Describe();
@@ -631,17 +639,16 @@ void InstancePool::ExitedLocked(uint64_t id, Slot& s, const ExitStatus& status, 
       std::string message = fmt::format("Runtime exited with error: {}", how);
       d.log += fmt::format(
           "INIT_REPORT Init Duration: {:.2f} ms\tPhase: init\tStatus: error\tError Type: "
-          "Runtime.ExitError\n{}\n",
-          MillisBetween(s.spawned_at, SteadyClock::now()), message);
-      FailInitLocked(s, "Runtime.ExitError", message, ErrorDocument("Runtime.ExitError", message),
-                     d);
+          "{}\n{}\n",
+          MillisBetween(s.spawned_at, SteadyClock::now()), exit_error, message);
+      FailInitLocked(s, exit_error, message, ErrorDocument(exit_error, message), d);
     } else if (s.current && s.api.state() == ApiState::kInvoking) {
       ++restarts_;
       std::string message = fmt::format("RequestId: {} Error: Runtime exited with error: {}",
                                         s.current->invocation.request_id, how);
-      d.log += message + "\nRuntime.ExitError\n";
-      FinishLocked(id, s, ErrorResult(InvokeOutcome::kCrashed, "Runtime.ExitError", message), d,
-                   "error", "Runtime.ExitError");
+      d.log += fmt::format("{}\n{}\n", message, exit_error);
+      FinishLocked(id, s, ErrorResult(InvokeOutcome::kCrashed, exit_error, message), d, "error",
+                   exit_error);
     } else {
       ++restarts_;
       d.log += fmt::format("cutover: instance exited between invocations: {}\n", how);
@@ -671,6 +678,7 @@ void InstancePool::Run(Deferred& d) {
   for (auto& io : d.close_endpoints) io->CloseEndpoint();
   for (auto& io : d.close_all) io->CloseAll();
   for (auto& [done, result] : d.replies) done(std::move(result));
+  for (const auto& cgroup : d.release_cgroups) env_->limits.cgroups->Release(cgroup);
   for (auto& io : d.launches) Launch(io);
 }
 
@@ -696,8 +704,25 @@ void InstancePool::Launch(const std::shared_ptr<InstanceIo>& io) {
     LaunchFailed(id, "Runtime.InvalidEntrypoint", spec.status().message());
     return;
   }
+  // memorySize through a cgroup of the instance's own rather than RLIMIT_DATA, where serve has
+  // them; one that cannot be made leaves the instance on RLIMIT_DATA, said in its log.
+  std::filesystem::path cgroup;
+  if (env_->limits.cgroups && spec->data_limit_bytes > 0) {
+    Result<std::filesystem::path> made = env_->limits.cgroups->Create(spec->data_limit_bytes);
+    if (made.ok()) {
+      cgroup = *made;
+      spec->cgroup_procs = cgroup / "cgroup.procs";
+      spec->data_limit_bytes = 0;
+    } else {
+      log_->Append(
+          fmt::format("cutover: no memory cgroup for this instance ({}); limited by "
+                      "RLIMIT_DATA instead\n",
+                      made.status().message()));
+    }
+  }
   Result<LaunchedProcess> process = env_->launcher->Launch(*spec);
   if (!process.ok()) {
+    if (!cgroup.empty()) env_->limits.cgroups->Release(cgroup);
     LaunchFailed(id, "Runtime.InvalidEntrypoint", process.status().message());
     return;
   }
@@ -708,6 +733,7 @@ void InstancePool::Launch(const std::shared_ptr<InstanceIo>& io) {
     Slot* s = Find(id);
     CUTOVER_CHECK(s != nullptr);  // a launching slot is only erased by LaunchFailed
     s->pid = process->pid;
+    s->cgroup = std::move(cgroup);
     stopped = s->phase == Phase::kStopping;
     if (stopped) {
       env_->launcher->SignalGroup(s->pid, SIGKILL);

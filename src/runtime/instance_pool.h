@@ -152,6 +152,7 @@ class InstancePool final : public VersionPool, public std::enable_shared_from_th
     double init_duration_ms = 0;
     SystemTime last_used;  // Clock time, for the idle timeout
     int max_memory_mb = 0;
+    std::filesystem::path cgroup;  // its memory cgroup (MemoryCgroups), or empty
   };
 
   // Side effects collected under the mutex and run after it is released.
@@ -162,6 +163,7 @@ class InstancePool final : public VersionPool, public std::enable_shared_from_th
     std::vector<std::shared_ptr<InstanceIo>> close_all;
     std::vector<std::shared_ptr<InstanceIo>> launches;
     std::vector<std::pair<InvokeCallback, InvokeResult>> replies;
+    std::vector<std::filesystem::path> release_cgroups;
   };
   void Run(Deferred& d);
   void Launch(const std::shared_ptr<InstanceIo>& io);

@@ -82,6 +82,14 @@ bool AccessibleBy(const RunAs& user, const std::filesystem::path& path, int need
 
 std::vector<std::string> WrapArgv(const LaunchSpec& spec, const WrapperPaths& wrappers) {
   std::vector<std::string> out;
+  if (!spec.cgroup_procs.empty()) {
+    // The shell's pid is the program's: it joins the cgroup, then becomes the next wrapper. A
+    // cgroup that is gone fails the launch with the shell's message on stderr.
+    out.push_back(wrappers.shell.string());
+    out.push_back("-c");
+    out.push_back(R"(echo $$ > "$0" && exec "$@")");
+    out.push_back(spec.cgroup_procs.string());
+  }
   if (spec.data_limit_bytes > 0 || spec.max_processes > 0) {
     out.push_back(wrappers.prlimit.string());
     if (spec.data_limit_bytes > 0) out.push_back(fmt::format("--data={}", spec.data_limit_bytes));
@@ -174,7 +182,8 @@ class PosixProcessLauncher final : public ProcessLauncher {
 
   Result<LaunchedProcess> Launch(const LaunchSpec& spec) override {
     if (spec.argv.empty()) return InvalidArgument("empty argv");
-    const bool wrapped = spec.data_limit_bytes > 0 || spec.max_processes > 0 || spec.run_as;
+    const bool wrapped = spec.data_limit_bytes > 0 || spec.max_processes > 0 || spec.run_as ||
+                         !spec.cgroup_procs.empty();
     std::vector<std::string> args = spec.argv;
     if (wrapped) {
       // The wrappers exec the program with execvp and the child's PATH, which the function may

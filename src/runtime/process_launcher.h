@@ -6,11 +6,12 @@
 // the launcher also hands back a pidfd that becomes readable the moment the process exits, so exits
 // are noticed without polling; Tick-driven TryReap() is the fallback and the backstop.
 //
-// Limits and identity (LaunchSpec::data_limit_bytes, max_processes, run_as) must be in force before
-// the program's first instruction, and posix_spawn can neither set rlimits nor change ids in the
-// child. The POSIX launcher therefore execs util-linux's `prlimit` and `setpriv` in front of the
-// program (WrapArgv): prlimit sets the limits (soft = hard, so the function cannot raise them) and
-// execs setpriv, which drops to the user and execs the program. Same pid, same process group.
+// The cgroup, limits and identity (LaunchSpec::cgroup_procs, data_limit_bytes, max_processes,
+// run_as) must be in force before the program's first instruction, and posix_spawn can neither join
+// a cgroup, set rlimits nor change ids in the child. The POSIX launcher therefore execs wrappers in
+// front of the program (WrapArgv): a shell that writes its pid into the cgroup's cgroup.procs, then
+// util-linux's `prlimit`, which sets the limits (soft = hard, so the function cannot raise them),
+// then `setpriv`, which drops to the user; each execs the next. Same pid, same process group.
 //
 // Thread-safety: every method may be called from any thread. The caller makes sure a pid is reaped
 // exactly once (InstancePool does it under its mutex) and never signals a pid it has already
@@ -81,15 +82,20 @@ struct LaunchSpec {
   // execute. The stdout and stderr pipes are handed to the user so that the process can reopen
   // them (/proc/self/fd/2, /dev/stderr), as php-fpm's error_log does.
   std::optional<RunAs> run_as;
+  // The cgroup.procs file of the cgroup the process must run in (MemoryCgroups::Create); empty:
+  // the daemon's.
+  std::filesystem::path cgroup_procs;
 };
 
 // Paths of the exec wrappers the POSIX launcher puts in front of a program with limits.
 struct WrapperPaths {
+  std::filesystem::path shell = "/bin/sh";
   std::filesystem::path prlimit = "/usr/bin/prlimit";
   std::filesystem::path setpriv = "/usr/bin/setpriv";
 };
 
 // The argv actually exec'd for `spec`, whose argv[0] is already resolved to a path:
+//   [sh -c 'echo $$ > "$0" && exec "$@"' CGROUP_PROCS]
 //   [prlimit --data=B --nproc=N --]
 //   [setpriv --reuid=U --regid=G --groups=G1,G2|--clear-groups --no-new-privs --] argv...
 // Each wrapper only when something asks for it; spec.argv unchanged when nothing does. Pure.

@@ -140,6 +140,7 @@ class RuntimeServiceImpl final : public RuntimeService {
       spdlog::error("runtime: PHP function runtimes cannot start: {}", st.ToString());
     }
     env_->limits.memory = settings.limit_memory;
+    if (settings.limit_memory) env_->limits.cgroups = settings.memory_cgroups;
     env_->limits.max_processes = settings.max_processes;
     if (settings.run_as) {
       env_->limits.run_as = settings.run_as->ids;
@@ -250,6 +251,7 @@ class RuntimeServiceImpl final : public RuntimeService {
       std::lock_guard lock(mu_);
       std::erase_if(retired_, [](const auto& p) { return p->Finished(); });
     }
+    if (env_->limits.cgroups) env_->limits.cgroups->Sweep();
   }
 
   std::vector<VersionConcurrency> TakeConcurrency() override {

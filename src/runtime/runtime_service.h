@@ -22,6 +22,7 @@
 #include "common/status.h"
 #include "runtime/fastcgi_params.h"
 #include "runtime/fastcgi_protocol.h"
+#include "runtime/memory_cgroup.h"
 #include "runtime/run_as.h"
 
 namespace cutover::runtime {
@@ -147,6 +148,9 @@ struct RuntimeSettings {
   // data_dir/code and node_ric_dir and reach data_dir/fpm: the service writes its bootstraps
   // world-readable and logs an error for any of them that the user cannot read.
   bool limit_memory = true;
+  // With limit_memory: each instance in a memory cgroup of these instead of RLIMIT_DATA (`serve
+  // --memory-limit`); null: RLIMIT_DATA.
+  std::shared_ptr<MemoryCgroups> memory_cgroups;
   uint64_t max_processes = 1024;
   std::optional<UserAccount> run_as;
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};

@@ -1,9 +1,12 @@
 // What a function process may not take from the machine (docs/ARCHITECTURE.md, "Limits of function
-// processes"): memory past its memorySize (RLIMIT_DATA), the daemon's descriptors, and, with
-// `serve --run-as USER`, the daemon's identity. Each service is written into a temporary directory.
+// processes"): memory past its memorySize (a memory cgroup per instance, or RLIMIT_DATA), the
+// daemon's descriptors, and, with `serve --run-as USER`, the daemon's identity. Each service is
+// written into a temporary directory.
 #include <gtest/gtest.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -23,7 +26,8 @@ void WriteFile(const fs::path& path, const std::string& text) {
 }
 
 // `hog` allocates ?mb= MiB (400 by default) under memorySize 128; `fds` describes its descriptors,
-// telling apart the one connection the bootstrap itself keeps to the Runtime API.
+// telling apart the one connection the bootstrap itself keeps to the Runtime API; `cgroup` answers
+// its /proc/self/cgroup.
 constexpr char kLimitsService[] = R"(service: limits
 provider:
   name: aws
@@ -40,6 +44,11 @@ functions:
     handler: handler.fds
     events:
       - http: GET /fds
+  cgroup:
+    handler: handler.cgroup
+    memorySize: 160
+    events:
+      - http: GET /cgroup
 )";
 
 constexpr char kLimitsHandler[] = R"(import json
@@ -73,6 +82,11 @@ def fds(event, context):
                 pass
         out.append({"fd": fd, "target": target, "runtimeApi": runtime_api})
     return out
+
+
+def cgroup(event, context):
+    with open("/proc/self/cgroup") as f:
+        return {"statusCode": 200, "body": f.read()}
 )";
 
 double ErrorsSum(Daemon& daemon, const std::string& function) {
@@ -92,13 +106,14 @@ double ErrorsSum(Daemon& daemon, const std::string& function) {
   return sum;
 }
 
+// RLIMIT_DATA, the fallback where no memory cgroup can be made, chosen here with --memory-limit.
 class LimitsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new fs::path(MakeTempDir("cutover-limits"));
     WriteFile(*dir_ / "service/serverless.yml", kLimitsService);
     WriteFile(*dir_ / "service/handler.py", kLimitsHandler);
-    daemon_ = Daemon::Start(*dir_ / "data").release();
+    daemon_ = Daemon::Start(*dir_ / "data", {"--memory-limit", "rlimit"}).release();
     CommandResult r = daemon_->Deploy(*dir_ / "service");
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   }
@@ -113,36 +128,42 @@ class LimitsTest : public ::testing::Test {
   static inline fs::path* dir_ = nullptr;
 };
 
-TEST_F(LimitsTest, FunctionPastItsMemoryFailsCountsAsErrorAndThePoolRecovers) {
-  const std::string fn = "limits-test-hog";
-  // Within the limit: the function works (and the pool has a warm instance to lose).
-  HttpResult small = daemon_->Gateway("GET", "/hog?mb=16");
-  ASSERT_EQ(small.status, 200) << small.body << small.error;
-  EXPECT_EQ(small.body, "allocated 16 MiB");
+// `hog` within its memorySize answers.
+void ExpectHogAllocates16MiB(Daemon& daemon) {
+  HttpResult r = daemon.Gateway("GET", "/hog?mb=16");
+  EXPECT_EQ(r.status, 200) << r.body << r.error;
+  EXPECT_EQ(r.body, "allocated 16 MiB");
+}
 
-  HttpResult big = daemon_->Gateway("GET", "/hog");
+// `hog` within its memorySize (so that the pool has a warm instance to lose), then past it through
+// the gateway (502) and the Invoke API, whose answer is returned.
+HttpResult OverrunHogMemory(Daemon& daemon) {
+  ExpectHogAllocates16MiB(daemon);
+  HttpResult big = daemon.Gateway("GET", "/hog");
   EXPECT_EQ(big.status, 502) << big.body << big.error;
-  // It counts in AWS/Lambda Errors (written by the control tick from the gateway's samples).
+  HttpResult invoked = daemon.Admin("POST", "/2015-03-31/functions/limits-test-hog/invocations",
+                                    R"({"queryStringParameters":{"mb":"400"}})");
+  EXPECT_EQ(invoked.status, 200) << invoked.body;
+  EXPECT_EQ(invoked.headers["x-amz-function-error"], "Unhandled") << invoked.body;
+  return invoked;
+}
+
+TEST_F(LimitsTest, FunctionPastItsMemoryFailsCountsAsErrorAndThePoolRecovers) {
+  HttpResult invoked = OverrunHogMemory(*daemon_);
+  // The allocation failed in the function, which reported it.
+  EXPECT_NE(invoked.body.find("MemoryError"), std::string::npos) << invoked.body;
+  // Both count in AWS/Lambda Errors (written by the control tick from the gateway's samples and the
+  // Invoke API's).
   double errors = -1;
   EXPECT_TRUE(WaitFor(
       [&] {
-        errors = ErrorsSum(*daemon_, fn);
-        return errors >= 1;
+        errors = ErrorsSum(*daemon_, "limits-test-hog");
+        return errors >= 2;
       },
       std::chrono::seconds(10)))
       << "Errors = " << errors;
-  EXPECT_EQ(errors, 1);
-
-  // The Invoke API reports it as the function's error.
-  HttpResult invoked = daemon_->Admin("POST", "/2015-03-31/functions/" + fn + "/invocations",
-                                      R"({"queryStringParameters":{"mb":"400"}})");
-  EXPECT_EQ(invoked.status, 200) << invoked.body;
-  EXPECT_EQ(invoked.headers["x-amz-function-error"], "Unhandled") << invoked.body;
-  EXPECT_NE(invoked.body.find("MemoryError"), std::string::npos) << invoked.body;
-
-  HttpResult after = daemon_->Gateway("GET", "/hog?mb=16");
-  EXPECT_EQ(after.status, 200) << after.body << after.error;
-  EXPECT_EQ(after.body, "allocated 16 MiB");
+  EXPECT_EQ(errors, 2);
+  ExpectHogAllocates16MiB(*daemon_);
 }
 
 TEST_F(LimitsTest, FunctionInheritsNoDescriptorBeyondStdio) {
@@ -165,6 +186,152 @@ TEST_F(LimitsTest, FunctionInheritsNoDescriptorBeyondStdio) {
   EXPECT_EQ(inherited, (std::set<int64_t>{0, 1, 2})) << r.body;
   EXPECT_LE(listing, 1) << r.body;
   EXPECT_LE(runtime_api, 1) << r.body;
+}
+
+// The daemon's cgroup in a cgroup v1 memory hierarchy it may write to (root), or "" where there is
+// none. On cgroup v2 the daemon shares its cgroup with this test process, so it cannot take the
+// memory controller for its children ("no internal processes") and falls back to RLIMIT_DATA; the
+// v2 files are covered by MemoryCgroupsTest (unit).
+fs::path WritableV1MemoryCgroup() {
+  if (::geteuid() != 0) return {};
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t a = line.find(':');
+    size_t b = a == std::string::npos ? a : line.find(':', a + 1);
+    if (b == std::string::npos) continue;
+    if (("," + line.substr(a + 1, b - a - 1) + ",").find(",memory,") == std::string::npos) continue;
+    fs::path dir = fs::path("/sys/fs/cgroup/memory") / line.substr(b + 1).substr(1);
+    if (fs::exists(dir / "memory.limit_in_bytes") && ::access(dir.c_str(), W_OK) == 0) return dir;
+  }
+  return {};
+}
+
+// A pid no process has: a child's, once reaped.
+pid_t DeadPid() {
+  pid_t pid = ::fork();
+  if (pid == 0) ::_exit(0);
+  ::waitpid(pid, nullptr, 0);
+  return pid;
+}
+
+std::string ReadText(const fs::path& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The memory cgroup of the instance that answered GET /cgroup, from its /proc/self/cgroup.
+fs::path InstanceCgroup(Daemon& daemon) {
+  HttpResult r = daemon.Gateway("GET", "/cgroup");
+  EXPECT_EQ(r.status, 200) << r.body << r.error;
+  std::istringstream lines(r.body);
+  std::string line;
+  while (std::getline(lines, line)) {
+    size_t at = line.find(":memory:");
+    if (at != std::string::npos) return fs::path("/sys/fs/cgroup/memory") / line.substr(at + 9);
+  }
+  ADD_FAILURE() << "no memory line in " << r.body;
+  return {};
+}
+
+// `serve --memory-limit auto` on a machine with a writable memory cgroup: each instance in a
+// cgroup of its memorySize, killed by the kernel past it, reported as Lambda does.
+class MemoryCgroupTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    own_ = new fs::path(WritableV1MemoryCgroup());
+    if (own_->empty()) return;
+    dir_ = new fs::path(MakeTempDir("cutover-cgroups"));
+    WriteFile(*dir_ / "service/serverless.yml", kLimitsService);
+    WriteFile(*dir_ / "service/handler.py", kLimitsHandler);
+    // What a SIGKILLed daemon leaves behind: its directory with an instance's cgroup in it.
+    stale_ = new fs::path(*own_ / ("cutover." + std::to_string(DeadPid())));
+    fs::create_directories(*stale_ / "i1");
+    daemon_ = Daemon::Start(*dir_ / "data", {"--memory-limit", "auto"}).release();
+    CommandResult r = daemon_->Deploy(*dir_ / "service");
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  }
+  static void TearDownTestSuite() {
+    delete daemon_;
+    daemon_ = nullptr;
+    if (dir_) fs::remove_all(*dir_);
+    if (stale_ && fs::exists(*stale_)) KillAndRemove(*stale_);
+    delete dir_;
+    delete stale_;
+    delete own_;
+  }
+  void SetUp() override {
+    if (own_->empty()) GTEST_SKIP() << "needs root and a cgroup v1 memory hierarchy";
+  }
+  static void KillAndRemove(const fs::path& dir) {
+    for (const auto& e : fs::directory_iterator(dir)) {
+      if (e.is_directory()) KillAndRemove(e.path());
+    }
+    ::rmdir(dir.c_str());
+  }
+
+  static inline Daemon* daemon_ = nullptr;
+  static inline fs::path* dir_ = nullptr;
+  static inline fs::path* own_ = nullptr;
+  static inline fs::path* stale_ = nullptr;
+};
+
+TEST_F(MemoryCgroupTest, EachInstanceRunsInACgroupOfItsMemorySize) {
+  const fs::path mine = *own_ / ("cutover." + std::to_string(daemon_->pid()));
+  HttpResult status = daemon_->Admin("GET", "/v1/status");
+  ASSERT_EQ(status.status, 200) << status.body;
+  const std::string how =
+      json::parse(status.body).as_object().at("memory_limit").as_string().c_str();
+  EXPECT_EQ(how, "cgroup v1 memory.limit_in_bytes per instance, under " + mine.string());
+
+  const fs::path cgroup = InstanceCgroup(*daemon_);
+  EXPECT_EQ(cgroup.parent_path(), mine);
+  EXPECT_EQ(ReadText(cgroup / "memory.limit_in_bytes"), std::to_string(160 << 20) + "\n");
+  // The instance's processes, and only they, are in it.
+  EXPECT_FALSE(ReadText(cgroup / "cgroup.procs").empty());
+  EXPECT_EQ(ReadText(mine / "cgroup.procs"), "");
+  // What the departed daemon left was removed at start.
+  EXPECT_FALSE(fs::exists(*stale_)) << stale_->string();
+}
+
+TEST_F(MemoryCgroupTest, FunctionPastItsMemoryIsKilledAsOutOfMemoryAndThePoolRecovers) {
+  const std::string fn = "limits-test-hog";
+  HttpResult invoked = OverrunHogMemory(*daemon_);
+  const json::object error = json::parse(invoked.body).as_object();
+  EXPECT_EQ(error.at("errorType").as_string(), "Runtime.OutOfMemory") << invoked.body;
+  EXPECT_NE(std::string(error.at("errorMessage").as_string())
+                .find("Error: Runtime exited with error: signal: killed"),
+            std::string::npos)
+      << invoked.body;
+
+  // The REPORT line says so, with the peak the kernel measured: at the limit.
+  std::string log;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        log = daemon_->Admin("GET", "/v1/functions/" + fn + "/logs").body;
+        return log.find("Error Type: Runtime.OutOfMemory") != std::string::npos;
+      },
+      std::chrono::seconds(10)))
+      << log;
+  const size_t report = log.rfind("Memory Size: 128 MB\tMax Memory Used: ");
+  ASSERT_NE(report, std::string::npos) << log;
+  const int peak =
+      std::stoi(log.substr(report + std::string("Memory Size: 128 MB\tMax Memory Used: ").size()));
+  EXPECT_GE(peak, 120) << log;
+  EXPECT_LE(peak, 129) << log;
+
+  ExpectHogAllocates16MiB(*daemon_);
+}
+
+TEST_F(MemoryCgroupTest, AStoppedDaemonLeavesNoCgroupBehind) {
+  auto daemon = Daemon::Start(*dir_ / "data2", {"--memory-limit", "auto"});
+  ASSERT_EQ(daemon->Deploy(*dir_ / "service").exit_code, 0);
+  const fs::path mine = *own_ / ("cutover." + std::to_string(daemon->pid()));
+  const fs::path cgroup = InstanceCgroup(*daemon);
+  EXPECT_EQ(cgroup.parent_path(), mine);
+  ASSERT_TRUE(fs::exists(cgroup));
+  EXPECT_TRUE(daemon->Stop());
+  EXPECT_FALSE(fs::exists(mine)) << mine.string();
 }
 
 // The identity of every runtime family's process under --run-as: bash custom runtime, Node,
