@@ -113,7 +113,19 @@ Result<std::vector<std::string>> BuildArgv(const InstanceConfig& config,
       if (!std::filesystem::is_regular_file(entry, ec)) {
         return NotFound(fmt::format("Node.js runtime client not found at {}", entry.string()));
       }
-      return std::vector<std::string>{"node", entry.string(), config.handler};
+      // The flags Lambda's own Node.js bootstrap passes (/var/runtime/bootstrap of the
+      // public.ecr.aws/lambda/nodejs images): V8's heap sized from memorySize, a tenth for the
+      // young generation (half of it per semi-space) and the rest for the old one, so a heap that
+      // outgrows memorySize fails as Node's own "heap out of memory" as it does on Lambda.
+      std::vector<std::string> argv{"node", "--expose-gc", "--max-http-header-size", "81920"};
+      if (config.memory_mb > 0) {
+        const int new_space = config.memory_mb / 10;
+        argv.push_back(fmt::format("--max-semi-space-size={}", new_space / 2));
+        argv.push_back(fmt::format("--max-old-space-size={}", config.memory_mb - new_space));
+      }
+      argv.push_back(entry.string());
+      argv.push_back(config.handler);
+      return argv;
     }
     case RuntimeFamily::kPython: {
       std::error_code ec;

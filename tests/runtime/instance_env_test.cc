@@ -133,7 +133,11 @@ TEST(InstanceEnvTest, CommandLines) {
   if (std::filesystem::exists(entry)) {  // installed by `make deps`
     auto node = BuildArgv(Config(RuntimeFamily::kNode, "nodejs20.x"), paths);
     ASSERT_TRUE(node.ok()) << node.status().ToString();
-    EXPECT_EQ(*node, (std::vector<std::string>{"node", entry.string(), "src/app.handler"}));
+    // Lambda's flags, the heap sized from memorySize 256: 25 MB young, 231 MB old.
+    EXPECT_EQ(*node, (std::vector<std::string>{"node", "--expose-gc", "--max-http-header-size",
+                                               "81920", "--max-semi-space-size=12",
+                                               "--max-old-space-size=231", entry.string(),
+                                               "src/app.handler"}));
   }
   EXPECT_FALSE(BuildArgv(Config(RuntimeFamily::kNode, "nodejs20.x"), Paths()).ok());
 
