@@ -1,7 +1,9 @@
 #include "runtime/fpm_pool.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -18,9 +20,6 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "common/sha256.h"
 #include "runtime/fpm_event.h"
@@ -71,7 +70,6 @@ int MaxChildMemoryMb(pid_t pid) {
   return best;
 }
 
-
 // Appends `text` as log lines, each ending with '\n'.
 void AppendLines(std::string& log, std::string_view text) {
   if (text.empty()) return;
@@ -97,7 +95,8 @@ std::string FpmConfigText(const FpmConfigInputs& in) {
       "pid = {pid}\n"
       "error_log = /proc/self/fd/2\n"
       "log_limit = 8192\n"
-      "; PHP messages reach the function log through FCGI_STDERR; the master adds only its own warnings.\n"
+      "; PHP messages reach the function log through FCGI_STDERR; the master adds only its own "
+      "warnings.\n"
       "log_level = warning\n"
       "daemonize = no\n"
       "\n"
@@ -311,9 +310,9 @@ void FpmPool::InvokeHttp(HttpInvocation invocation, HttpCallback done) {
       peak_concurrency_ = std::max(peak_concurrency_, ConcurrencyLocked());
       d.sends.push_back(Send{std::move(invocation), std::move(done), fcgi_, 0});
     } else if (waiting_.size() >= static_cast<size_t>(std::max(1, config_.max_queue))) {
-      d.replies.emplace_back(std::move(done),
-                             ErrorLocked(InvokeOutcome::kThrottled, "TooManyRequestsException",
-                                         "Rate Exceeded."));
+      d.replies.emplace_back(
+          std::move(done),
+          ErrorLocked(InvokeOutcome::kThrottled, "TooManyRequestsException", "Rate Exceeded."));
     } else {
       waiting_.push_back(Waiter{std::move(invocation), std::move(done)});
       peak_concurrency_ = std::max(peak_concurrency_, ConcurrencyLocked());
@@ -330,9 +329,10 @@ void FpmPool::Invoke(Invocation invocation, InvokeCallback done) {
     done(std::move(r));
   };
   if (invocation.payload.size() > kMaxPayloadBytes) {
-    return fail(InvokeOutcome::kRequestTooLarge, "RequestTooLargeException",
-                fmt::format("Request must be smaller than {} bytes for the InvokeFunction operation",
-                            kMaxPayloadBytes));
+    return fail(
+        InvokeOutcome::kRequestTooLarge, "RequestTooLargeException",
+        fmt::format("Request must be smaller than {} bytes for the InvokeFunction operation",
+                    kMaxPayloadBytes));
   }
   if (IsWarmerEvent(invocation.payload)) {
     InvokeResult r;
@@ -354,7 +354,8 @@ void FpmPool::Invoke(Invocation invocation, InvokeCallback done) {
   http.body = std::move(decoded->body);
   const bool v2 = decoded->v2;
   const bool multi = decoded->multi_value_headers;
-  InvokeHttp(std::move(http), [this, self = shared_from_this(), v2, multi,
+  std::string request_id = http.request_id;
+  InvokeHttp(std::move(http), [this, self = shared_from_this(), v2, multi, request_id,
                                done = std::move(done)](HttpResult r) {
     InvokeResult out;
     out.outcome = r.outcome;
@@ -363,6 +364,14 @@ void FpmPool::Invoke(Invocation invocation, InvokeCallback done) {
     out.executed_version = r.executed_version;
     if (r.outcome == InvokeOutcome::kSuccess) {
       out.payload = ProxyResponseFromCgi(r.response, v2, multi, binary_responses_);
+    } else if (r.outcome == InvokeOutcome::kCrashed) {
+      // What failed talking to php-fpm (its socket's path included) is for the function's log,
+      // which has it; the caller gets what Lambda says of a runtime that went away.
+      out.error_type = "Runtime.ExitError";
+      out.payload = ErrorDocument(
+          out.error_type,
+          fmt::format("RequestId: {} Error: Runtime exited without providing a reason",
+                      request_id));
     } else {
       out.error_type = r.error_type;
       out.payload = ErrorDocument(r.error_type, r.message);
@@ -409,7 +418,8 @@ void FpmPool::Launch(uint64_t generation) {
       std::lock_guard lock(mu_);
       if (generation != generation_ || phase_ != Phase::kStarting) return;
       phase_ = Phase::kStopped;
-      d.log += fmt::format("{} php-fpm could not start: {}\n", FormatLogTimestamp(env_->clock->Now()), message);
+      d.log += fmt::format("{} php-fpm could not start: {}\n",
+                           FormatLogTimestamp(env_->clock->Now()), message);
       FailWaitersLocked(InvokeOutcome::kInitError, type, message, d);
     }
     Run(d);
@@ -417,7 +427,9 @@ void FpmPool::Launch(uint64_t generation) {
 
   std::error_code ec;
   fs::create_directories(dir_, ec);
-  if (ec) return fail("Runtime.InitError", fmt::format("cannot create {}: {}", dir_.string(), ec.message()));
+  if (ec)
+    return fail("Runtime.InitError",
+                fmt::format("cannot create {}: {}", dir_.string(), ec.message()));
   if (socket_.string().size() >= sizeof(sockaddr_un::sun_path)) {
     return fail("Runtime.InitError",
                 fmt::format("the socket path {} is too long for a unix socket; use a shorter "
@@ -431,9 +443,8 @@ void FpmPool::Launch(uint64_t generation) {
     // reads conf_. An earlier master's pid file may be another user's.
     fs::remove(dir_ / "php-fpm.pid", ec);
     if (::chown(dir_.c_str(), run_as->uid, run_as->gid) != 0) {
-      return fail("Runtime.InitError",
-                  fmt::format("cannot hand {} to uid {}: {}", dir_.string(), run_as->uid,
-                              std::strerror(errno)));
+      return fail("Runtime.InitError", fmt::format("cannot hand {} to uid {}: {}", dir_.string(),
+                                                   run_as->uid, std::strerror(errno)));
     }
   }
   {
@@ -459,7 +470,8 @@ void FpmPool::Launch(uint64_t generation) {
   LaunchSpec spec;
   spec.env = BuildEnvironment(config_, env_->paths, identity, path ? path : "", ld ? ld : "");
   // php-fpm talks FastCGI, not the Runtime API.
-  std::erase_if(spec.env, [](const std::string& v) { return v.starts_with("AWS_LAMBDA_RUNTIME_API="); });
+  std::erase_if(spec.env,
+                [](const std::string& v) { return v.starts_with("AWS_LAMBDA_RUNTIME_API="); });
   spec.argv = {env_->paths.php_fpm.string(), "--nodaemonize", "--force-stderr", "--fpm-config",
                conf_.string()};
   // As root, php-fpm wants either user/group lines or -R; -R keeps the socket and workers ours.
@@ -481,9 +493,9 @@ void FpmPool::Launch(uint64_t generation) {
     std::lock_guard lock(mu_);
     pid_ = launched->pid;
     sigkill_sent_ = false;
-    process = std::make_shared<Process>(env_->PickContext(), weak_from_this(), generation, log_,
-                                        line_hook_, socket_,
-                                        SteadyClock::now() + env_->init_timeout);
+    process =
+        std::make_shared<Process>(env_->PickContext(), weak_from_this(), generation, log_,
+                                  line_hook_, socket_, SteadyClock::now() + env_->init_timeout);
     process_ = process;
     if (generation != generation_ || phase_ != Phase::kStarting || shut_down_) {
       // Shut down while launching: stop it again at once.
@@ -506,10 +518,9 @@ void FpmPool::OnReady(uint64_t generation) {
     options.contexts = env_->contexts;
     auto pool = fastcgi::FastCgiPool::Create(std::move(options));
     if (!pool.ok()) {
-      d.log += fmt::format("{} php-fpm cannot be reached: {}\n", FormatLogTimestamp(env_->clock->Now()),
-                           pool.status().message());
-      FailWaitersLocked(InvokeOutcome::kInitError, "Runtime.InitError", pool.status().message(),
-                        d);
+      d.log += fmt::format("{} php-fpm cannot be reached: {}\n",
+                           FormatLogTimestamp(env_->clock->Now()), pool.status().message());
+      FailWaitersLocked(InvokeOutcome::kInitError, "Runtime.InitError", pool.status().message(), d);
       StopLocked(SIGTERM, d);
     } else {
       fcgi_ = std::move(pool).value();
@@ -532,8 +543,8 @@ void FpmPool::OnStartTimeout(uint64_t generation) {
   {
     std::lock_guard lock(mu_);
     if (generation != generation_ || phase_ != Phase::kStarting) return;
-    std::string message = fmt::format("php-fpm did not open its socket within {} ms",
-                                      env_->init_timeout.count());
+    std::string message =
+        fmt::format("php-fpm did not open its socket within {} ms", env_->init_timeout.count());
     d.log += fmt::format("{} {}\n", FormatLogTimestamp(env_->clock->Now()), message);
     FailWaitersLocked(InvokeOutcome::kInitError, "Runtime.InitTimeout", message, d);
     StopLocked(SIGKILL, d);
@@ -620,11 +631,11 @@ void FpmPool::SendNow(Send send) {
   req.handler = config_.handler;
   const auto started = SteadyClock::now();
   const int64_t deadline_ms = ToEpochMillis(std::chrono::system_clock::now()) + config_.timeout_ms;
-  std::string arn = inv.invoked_function_arn.empty()
-                        ? fmt::format("arn:aws:lambda:{}:000000000000:function:{}:{}",
-                                      config_.region, config_.key.function_name,
-                                      config_.key.version)
-                        : inv.invoked_function_arn;
+  std::string arn =
+      inv.invoked_function_arn.empty()
+          ? fmt::format("arn:aws:lambda:{}:000000000000:function:{}:{}", config_.region,
+                        config_.key.function_name, config_.key.version)
+          : inv.invoked_function_arn;
   {
     boost::json::object context;
     context["awsRequestId"] = inv.request_id;
@@ -680,8 +691,8 @@ void FpmPool::OnFinished(uint64_t generation, const std::string& request_id,
       r.error_type = "Sandbox.Timedout";
       r.message = fmt::format("RequestId: {} Error: Task timed out after {:.2f} seconds",
                               request_id, seconds);
-      log += fmt::format("{} {} Task timed out after {:.2f} seconds\n", FormatLogTimestamp(env_->clock->Now()),
-                         request_id, seconds);
+      log += fmt::format("{} {} Task timed out after {:.2f} seconds\n",
+                         FormatLogTimestamp(env_->clock->Now()), request_id, seconds);
       report_status = "timeout";
       if (st.code() == StatusCode::kDeadlineExceeded) {
         restart = true;
@@ -691,7 +702,8 @@ void FpmPool::OnFinished(uint64_t generation, const std::string& request_id,
       r.outcome = InvokeOutcome::kResponseTooLarge;
       r.error_type = "Function.ResponseSizeTooLarge";
       r.message = std::string(st.message());
-      log += fmt::format("{} {} {}\n", FormatLogTimestamp(env_->clock->Now()), request_id, st.message());
+      log += fmt::format("{} {} {}\n", FormatLogTimestamp(env_->clock->Now()), request_id,
+                         st.message());
       report_status = "error";
     } else if (st.code() == StatusCode::kResourceExhausted) {
       r.outcome = InvokeOutcome::kThrottled;
@@ -701,8 +713,8 @@ void FpmPool::OnFinished(uint64_t generation, const std::string& request_id,
       r.outcome = InvokeOutcome::kCrashed;
       r.error_type = "Runtime.FastCgiCommunicationFailed";
       r.message = std::string(st.message());
-      log += fmt::format("{} {} php-fpm failed: {}\n", FormatLogTimestamp(env_->clock->Now()), request_id,
-                         st.message());
+      log += fmt::format("{} {} php-fpm failed: {}\n", FormatLogTimestamp(env_->clock->Now()),
+                         request_id, st.message());
       report_status = "error";
       // A socket nobody listens on means the master is gone or wedged: restart it now. Other
       // failures (a worker that died mid-request) php-fpm repairs itself, unless they repeat.
@@ -774,9 +786,9 @@ void FpmPool::Tick() {
       const bool idle = env_->clock->Now() - last_used_ >= env_->idle_timeout;
       if (retired_ || idle) {
         if (idle) {
-          d.log += fmt::format("{} php-fpm stopped after {} s idle\n", FormatLogTimestamp(env_->clock->Now()),
-                               std::chrono::duration_cast<std::chrono::seconds>(env_->idle_timeout)
-                                   .count());
+          d.log += fmt::format(
+              "{} php-fpm stopped after {} s idle\n", FormatLogTimestamp(env_->clock->Now()),
+              std::chrono::duration_cast<std::chrono::seconds>(env_->idle_timeout).count());
         }
         StopLocked(SIGTERM, d);
       }
@@ -850,8 +862,7 @@ int FpmPool::ReapForShutdown(bool kill) {
 
 bool FpmPool::Finished() const {
   std::lock_guard lock(mu_);
-  return retired_ && pid_ <= 0 && in_flight_ == 0 && waiting_.empty() &&
-         phase_ == Phase::kStopped;
+  return retired_ && pid_ <= 0 && in_flight_ == 0 && waiting_.empty() && phase_ == Phase::kStopped;
 }
 
 void FpmPool::Run(Deferred& d) {

@@ -627,7 +627,9 @@ void InstancePool::ExitedLocked(uint64_t id, Slot& s, const ExitStatus& status, 
   std::string_view exit_error = "Runtime.ExitError";
   if (!s.cgroup.empty()) {
     CgroupUsage usage = env_->limits.cgroups->Usage(s.cgroup);
-    if (usage.oom_kills > 0) exit_error = "Runtime.OutOfMemory";
+    // The counter covers the instance's life: a child killed earlier does not make a later crash
+    // of the process itself an OOM, unless the kernel's SIGKILL is what ended it.
+    if (usage.oom_kills > 0 && status.signal == SIGKILL) exit_error = "Runtime.OutOfMemory";
     s.max_memory_mb =
         std::max(s.max_memory_mb, static_cast<int>((usage.peak_bytes + (1 << 20) - 1) >> 20));
     d.release_cgroups.push_back(s.cgroup);

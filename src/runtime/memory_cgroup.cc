@@ -8,9 +8,11 @@
 
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace cutover::runtime {
 
@@ -59,13 +61,16 @@ std::string Unescape(std::string_view s) {
   return out;
 }
 
-// `path` (a process's cgroup path) below a mount whose root is `root`, at `mount_point`.
+// `path` (a process's cgroup path) below a mount whose root is `root`, at `mount_point`. None when
+// the path is outside that root, or outside the process's cgroup namespace ("/../x").
 std::optional<fs::path> Below(const std::string& mount_point, const std::string& root,
                               std::string_view path) {
+  if (path.find("/..") != std::string_view::npos) return std::nullopt;
   std::string_view rest = path;
   if (root != "/") {
     if (rest.substr(0, root.size()) != root) return std::nullopt;
     rest.remove_prefix(root.size());
+    if (!rest.empty() && rest.front() != '/') return std::nullopt;  // /docker/abc vs /docker/abcd
   }
   while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
   fs::path dir = mount_point;
@@ -108,6 +113,7 @@ Status WriteControl(const fs::path& path, std::string_view value) {
   return Status::Ok();
 }
 
+// The processes of a cgroup as this process sees them: 0 stands for one in another pid namespace.
 std::vector<pid_t> Procs(const fs::path& cgroup) {
   std::vector<pid_t> out;
   std::istringstream in(ReadSmallFile(cgroup / "cgroup.procs"));
@@ -116,16 +122,41 @@ std::vector<pid_t> Procs(const fs::path& cgroup) {
   return out;
 }
 
-// A `cutover.<N>` (or v2's `cutover.<N>.daemon`) directory whose daemon N is gone.
-bool LeftByDepartedDaemon(const std::string& name, pid_t self) {
+// Whether a process this one cannot see (another pid namespace's) is in `cgroup` or below it.
+bool HoldsHiddenProcesses(const fs::path& cgroup) {
+  for (pid_t pid : Procs(cgroup)) {
+    if (pid <= 0) return true;
+  }
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(cgroup, ec)) {
+    if (e.is_directory(ec) && HoldsHiddenProcesses(e.path())) return true;
+  }
+  return false;
+}
+
+// A `cutover.<N>` (or v2's `cutover.<N>.daemon`) directory whose daemon N is gone: no process N in
+// this pid namespace, and nothing in it from another (whose daemon we could not see).
+bool LeftByDepartedDaemon(const fs::path& dir, pid_t self) {
   constexpr std::string_view kPrefix = "cutover.";
+  const std::string name = dir.filename().string();
   if (name.rfind(kPrefix, 0) != 0) return false;
   std::string_view rest = std::string_view(name).substr(kPrefix.size());
   if (rest.ends_with(".daemon")) rest.remove_suffix(std::string_view(".daemon").size());
   pid_t pid = 0;
   auto [p, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), pid);
   if (ec != std::errc() || p != rest.data() + rest.size() || pid <= 0 || pid == self) return false;
-  return ::kill(pid, 0) != 0 && errno == ESRCH;
+  return ::kill(pid, 0) != 0 && errno == ESRCH && !HoldsHiddenProcesses(dir);
+}
+
+// KillAndRemoveCgroup, retried for up to a second while the killed processes exit: for start and
+// shutdown, never for the request path.
+bool KillAndRemoveWaiting(const fs::path& cgroup) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (!KillAndRemoveCgroup(cgroup)) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
 }
 
 }  // namespace
@@ -191,7 +222,9 @@ bool KillAndRemoveCgroup(const fs::path& cgroup) {
   if (fs::exists(cgroup / "cgroup.kill", ec)) {
     (void)WriteControl(cgroup / "cgroup.kill", "1");
   } else {
-    for (pid_t pid : Procs(cgroup)) ::kill(pid, SIGKILL);
+    for (pid_t pid : Procs(cgroup)) {
+      if (pid > 0) ::kill(pid, SIGKILL);  // never kill(0): this process's own group
+    }
   }
   // rmdir succeeds once the processes have exited (reaped or not); a cgroup directory is empty of
   // regular files as far as rmdir is concerned.
@@ -217,39 +250,34 @@ Result<std::shared_ptr<MemoryCgroups>> MemoryCgroups::Open(const CgroupLocation&
     }
   }
   for (const fs::directory_entry& e : fs::directory_iterator(parent, ec)) {
-    if (e.is_directory(ec) && LeftByDepartedDaemon(e.path().filename().string(), self)) {
-      KillAndRemoveCgroup(e.path());
-    }
+    if (e.is_directory(ec) && LeftByDepartedDaemon(e.path(), self)) KillAndRemoveWaiting(e.path());
   }
   const fs::path dir = parent / fmt::format("cutover.{}", self);
-  if (where.version == CgroupVersion::kV2) {
-    if (!Contains(ControlWords(parent / "cgroup.subtree_control"), "memory", ' ')) {
-      // No internal processes: the daemon leaves `parent` for a leaf before `parent` may hand
-      // the memory controller to its children.
-      const fs::path leaf = parent / fmt::format("cutover.{}.daemon", self);
-      if (::mkdir(leaf.c_str(), 0755) != 0 && errno != EEXIST) {
-        return Unavailable(fmt::format("mkdir {}: {}", leaf.string(), std::strerror(errno)));
-      }
-      Status moved = WriteControl(leaf / "cgroup.procs", std::to_string(self));
-      Status enabled =
-          moved.ok() ? WriteControl(parent / "cgroup.subtree_control", "+memory") : moved;
-      if (!enabled.ok()) {
-        if (moved.ok()) (void)WriteControl(parent / "cgroup.procs", std::to_string(self));
-        ::rmdir(leaf.c_str());
-        return enabled.WithPrefix(
-            "cannot delegate the memory controller (other processes share "
-            "the daemon's cgroup?)");
-      }
+  // From here on, a failure returns through the destructor, which undoes what was done.
+  auto cgroups = std::make_shared<MemoryCgroups>(where.version, dir);
+  if (where.version == CgroupVersion::kV2 &&
+      !Contains(ControlWords(parent / "cgroup.subtree_control"), "memory", ' ')) {
+    // No internal processes: the daemon leaves `parent` for a leaf before `parent` may hand the
+    // memory controller to its children.
+    const fs::path leaf = parent / fmt::format("cutover.{}.daemon", self);
+    if (::mkdir(leaf.c_str(), 0755) != 0 && errno != EEXIST) {
+      return Unavailable(fmt::format("mkdir {}: {}", leaf.string(), std::strerror(errno)));
+    }
+    cgroups->parent_ = parent;
+    cgroups->leaf_ = leaf;
+    CUTOVER_RETURN_IF_ERROR(WriteControl(leaf / "cgroup.procs", std::to_string(self)));
+    if (Status st = WriteControl(parent / "cgroup.subtree_control", "+memory"); !st.ok()) {
+      return st.WithPrefix(
+          "cannot delegate the memory controller (do other processes share the daemon's cgroup?)");
     }
   }
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+  // A directory of our pid is a departed process's that had it before us: nothing of ours yet.
+  if (fs::exists(dir, ec)) KillAndRemoveWaiting(dir);
+  if (::mkdir(dir.c_str(), 0755) != 0) {
     return Unavailable(fmt::format("mkdir {}: {}", dir.string(), std::strerror(errno)));
   }
-  auto cgroups = std::make_shared<MemoryCgroups>(where.version, dir);
   if (where.version == CgroupVersion::kV2) {
-    if (Status st = WriteControl(dir / "cgroup.subtree_control", "+memory"); !st.ok()) {
-      return st;  // the destructor removes dir
-    }
+    CUTOVER_RETURN_IF_ERROR(WriteControl(dir / "cgroup.subtree_control", "+memory"));
   }
   // The proof: a child that takes a limit.
   Result<fs::path> probe = cgroups->Create(64 << 20);
@@ -267,7 +295,13 @@ Result<std::shared_ptr<MemoryCgroups>> MemoryCgroups::OpenForThisProcess() {
 
 MemoryCgroups::~MemoryCgroups() {
   Sweep();
-  KillAndRemoveCgroup(dir_);
+  KillAndRemoveWaiting(dir_);
+  if (!leaf_.empty()) {
+    // Back where the daemon started, with `parent_` as it was: a process may join it again.
+    (void)WriteControl(parent_ / "cgroup.subtree_control", "-memory");
+    (void)WriteControl(parent_ / "cgroup.procs", std::to_string(::getpid()));
+    ::rmdir(leaf_.c_str());
+  }
 }
 
 std::string MemoryCgroups::Describe() const {
@@ -277,9 +311,14 @@ std::string MemoryCgroups::Describe() const {
 }
 
 Result<fs::path> MemoryCgroups::Create(uint64_t limit_bytes) {
-  const fs::path cg = dir_ / fmt::format("i{}", next_.fetch_add(1, std::memory_order_relaxed));
-  if (::mkdir(cg.c_str(), 0755) != 0) {
-    return Unavailable(fmt::format("mkdir {}: {}", cg.string(), std::strerror(errno)));
+  fs::path cg;
+  for (int attempt = 0;; ++attempt) {
+    cg = dir_ / fmt::format("i{}", next_.fetch_add(1, std::memory_order_relaxed));
+    if (::mkdir(cg.c_str(), 0755) == 0) break;
+    // EEXIST: one not yet removed (Release retries it); take the next number.
+    if (errno != EEXIST || attempt == 100) {
+      return Unavailable(fmt::format("mkdir {}: {}", cg.string(), std::strerror(errno)));
+    }
   }
   const std::string limit = std::to_string(limit_bytes);
   Status st;
@@ -290,6 +329,8 @@ Result<fs::path> MemoryCgroups::Create(uint64_t limit_bytes) {
     if (st.ok() && fs::exists(cg / "memory.memsw.limit_in_bytes", ec)) {
       (void)WriteControl(cg / "memory.memsw.limit_in_bytes", limit);
     }
+    // Without swap accounting (no memsw files) this is what keeps the instance out of swap.
+    if (st.ok()) (void)WriteControl(cg / "memory.swappiness", "0");
   } else {
     st = WriteControl(cg / "memory.max", limit);
     std::error_code ec;

@@ -18,10 +18,12 @@
 // cgroup v2 lets processes live only in the leaves of a subtree with controllers enabled ("no
 // internal processes"). When `<own>` does not yet hand the memory controller to its children,
 // Open() moves the daemon into a leaf of its own, `<own>/cutover.<pid>.daemon`, and enables it;
-// when other processes share `<own>` that fails (EBUSY) and the daemon is moved back.
+// when other processes share `<own>` that fails (EBUSY) and the daemon is moved back; so it is,
+// with `<own>` as it was, when the MemoryCgroups is destroyed.
 //
 // Open() also removes what a daemon that is gone (SIGKILLed, say) left: `cutover.<N>` directories
-// whose process N no longer exists, SIGKILLing anything still in them.
+// whose process N no longer exists, SIGKILLing anything still in them (unless something in them
+// belongs to another pid namespace, where N may well be alive). One MemoryCgroups per process.
 //
 // A process joins its cgroup before its program's first instruction: the launcher execs a shell
 // that writes its own pid into the cgroup's cgroup.procs and then execs the rest
@@ -76,8 +78,9 @@ class MemoryCgroups {
   // Open() at LocateMemoryCgroup of this process.
   static Result<std::shared_ptr<MemoryCgroups>> OpenForThisProcess();
 
-  // Removes this daemon's directory: the instance cgroups still there (their processes SIGKILLed)
-  // and, on v2, the daemon's own leaf is left as it is (the daemon still runs in it).
+  // Removes this daemon's directory and the instance cgroups still there (their processes
+  // SIGKILLed, waiting up to a second for them to exit); on v2 moves the daemon back out of its
+  // leaf.
   ~MemoryCgroups();
   MemoryCgroups(const MemoryCgroups&) = delete;
   MemoryCgroups& operator=(const MemoryCgroups&) = delete;
@@ -102,6 +105,9 @@ class MemoryCgroups {
  private:
   const CgroupVersion version_;
   const std::filesystem::path dir_;  // <the daemon's cgroup when it started>/cutover.<pid>
+  // v2, when Open moved the daemon into a leaf: its cgroup before, and the leaf (set by Open).
+  std::filesystem::path parent_;
+  std::filesystem::path leaf_;
   std::atomic<uint64_t> next_{1};
   std::mutex mu_;
   std::vector<std::filesystem::path> pending_;  // released, not removed yet
