@@ -80,6 +80,35 @@ bool AccessibleBy(const RunAs& user, const std::filesystem::path& path, int need
   return (BitsFor(user, st) & bits) == bits;
 }
 
+bool IsLoaderVariable(std::string_view entry) {
+  // glibc's list of variables it removes in secure (setuid) mode, sysdeps/generic/unsecvars.h.
+  static constexpr std::string_view kNames[] = {"GCONV_PATH",       "GETCONF_DIR",
+                                                "GLIBC_TUNABLES",   "HOSTALIASES",
+                                                "LOCALDOMAIN",      "LOCPATH",
+                                                "MALLOC_ARENA_MAX", "MALLOC_ARENA_TEST",
+                                                "MALLOC_PERTURB_",  "MALLOC_TRACE",
+                                                "MALLOC_TOP_PAD_",  "MALLOC_TRIM_THRESHOLD_",
+                                                "MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_",
+                                                "NIS_PATH",         "NLSPATH",
+                                                "RESOLV_HOST_CONF", "RES_OPTIONS",
+                                                "TMPDIR",           "TZDIR"};
+  const std::string_view name = entry.substr(0, entry.find('='));
+  if (name.starts_with("LD_")) return true;
+  for (std::string_view n : kNames) {
+    if (name == n) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> SpawnEnvironment(const LaunchSpec& spec) {
+  if (!spec.run_as) return spec.env;
+  std::vector<std::string> out;
+  for (const std::string& e : spec.env) {
+    if (!IsLoaderVariable(e)) out.push_back(e);
+  }
+  return out;
+}
+
 std::vector<std::string> WrapArgv(const LaunchSpec& spec, const WrapperPaths& wrappers) {
   std::vector<std::string> out;
   if (!spec.cgroup_procs.empty()) {
@@ -112,6 +141,15 @@ std::vector<std::string> WrapArgv(const LaunchSpec& spec, const WrapperPaths& wr
     // No setuid binary can give the function back what the daemon took away.
     out.push_back("--no-new-privs");
     out.push_back("--");
+    // The loader variables SpawnEnvironment held back from the root wrappers, given back as USER.
+    std::vector<std::string> held;
+    for (const std::string& e : spec.env) {
+      if (IsLoaderVariable(e)) held.push_back(e);
+    }
+    if (!held.empty()) {
+      out.push_back(wrappers.env.string());
+      out.insert(out.end(), held.begin(), held.end());
+    }
   }
   out.insert(out.end(), spec.argv.begin(), spec.argv.end());
   return out;
@@ -197,6 +235,11 @@ class PosixProcessLauncher final : public ProcessLauncher {
                               spec.argv[0], spec.run_as->uid)
                 : fmt::format("cannot execute {}: not found or not executable", spec.argv[0]));
       }
+      if (spec.run_as && program.find('=') != std::string::npos) {
+        // `env` (WrapArgv) would take it for one more NAME=VALUE.
+        return InvalidArgument(
+            fmt::format("cannot run {} as another user: its path contains '='", program));
+      }
       LaunchSpec resolved = spec;
       resolved.argv[0] = std::move(program);
       args = WrapArgv(resolved, wrappers_);
@@ -236,9 +279,10 @@ class PosixProcessLauncher final : public ProcessLauncher {
     argv.reserve(args.size() + 1);
     for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
+    const std::vector<std::string> env = SpawnEnvironment(spec);
     std::vector<char*> envp;
-    envp.reserve(spec.env.size() + 1);
-    for (const std::string& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.reserve(env.size() + 1);
+    for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
 
     pid_t pid = -1;

@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -90,6 +91,7 @@ struct LaunchSpec {
 // Paths of the exec wrappers the POSIX launcher puts in front of a program with limits.
 struct WrapperPaths {
   std::filesystem::path shell = "/bin/sh";
+  std::filesystem::path env = "/usr/bin/env";
   std::filesystem::path prlimit = "/usr/bin/prlimit";
   std::filesystem::path setpriv = "/usr/bin/setpriv";
 };
@@ -98,8 +100,22 @@ struct WrapperPaths {
 //   [sh -c 'echo $$ > "$0" && exec "$@"' CGROUP_PROCS]
 //   [prlimit --data=B --nproc=N --]
 //   [setpriv --reuid=U --regid=G --groups=G1,G2|--clear-groups --no-new-privs --] argv...
+//   [env NAME=VALUE...]
 // Each wrapper only when something asks for it; spec.argv unchanged when nothing does. Pure.
+//
+// With run_as the wrappers before setpriv run as root, and a function's environment must not reach
+// them: LD_PRELOAD or an LD_LIBRARY_PATH into its code would run the function's code as root. The
+// variables glibc ignores in privileged programs (IsLoaderVariable) are held back from the spawn
+// (SpawnEnvironment) and given to the program by `env` after setpriv, as the user.
 std::vector<std::string> WrapArgv(const LaunchSpec& spec, const WrapperPaths& wrappers);
+
+// Whether "NAME=value" names a variable glibc drops for setuid programs (LD_*, GCONV_PATH,
+// GLIBC_TUNABLES, ...: the dynamic loader's and libc's ways to load code or files). Pure.
+bool IsLoaderVariable(std::string_view entry);
+
+// The environment posix_spawn starts the (first wrapper of the) process with: spec.env, less the
+// loader variables when run_as is set (WrapArgv gives them back after setpriv). Pure.
+std::vector<std::string> SpawnEnvironment(const LaunchSpec& spec);
 
 struct LaunchedProcess {
   pid_t pid = -1;

@@ -260,6 +260,45 @@ TEST(ProcessLauncherTest, RunsAsAnotherUserThatCanReopenItsOutput) {
   EXPECT_EQ(WaitExit(*launcher, *p).code, 0);
 }
 
+// A function's LD_PRELOAD (or an LD_LIBRARY_PATH into its code) must not reach the wrappers that
+// run as root before setpriv: only the program, as the user, sees it.
+TEST(ProcessLauncherTest, LoaderVariablesReachOnlyTheProgramUnderRunAs) {
+  LaunchSpec spec{.argv = {"/usr/bin/python3", "b.py"},
+                  .env = {"LD_PRELOAD=/t/evil.so", "FOO=1", "GCONV_PATH=/t/gconv"},
+                  .cwd = {},
+                  .run_as = RunAs{65534, 65534}};
+  EXPECT_EQ(SpawnEnvironment(spec), (std::vector<std::string>{"FOO=1"}));
+  EXPECT_EQ(
+      WrapArgv(spec, {.env = "/x/env", .setpriv = "/x/setpriv"}),
+      (std::vector<std::string>{"/x/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                "--no-new-privs", "--", "/x/env", "LD_PRELOAD=/t/evil.so",
+                                "GCONV_PATH=/t/gconv", "/usr/bin/python3", "b.py"}));
+  spec.run_as.reset();  // no privilege to drop: the process gets its environment as it is
+  EXPECT_EQ(SpawnEnvironment(spec), spec.env);
+  EXPECT_FALSE(IsLoaderVariable("LDX=1"));
+  EXPECT_TRUE(IsLoaderVariable("LD_LIBRARY_PATH=/var/task/lib"));
+
+  if (::geteuid() != 0) GTEST_SKIP() << "changing the user needs root";
+  // The dynamic loader complains once per program it finds a missing preload in: once (the
+  // program), not once per root wrapper (the cgroup shell, prlimit, setpriv) as well.
+  auto launcher = NewPosixProcessLauncher();
+  auto p = launcher->Launch({.argv = {"/bin/sh", "-c", "echo \"$LD_PRELOAD\""},
+                             .env = {"LD_PRELOAD=/nonexistent/preload.so", "PATH=/usr/bin:/bin"},
+                             .cwd = {},
+                             .max_processes = 1000,
+                             .run_as = RunAs{65534, 65534}});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  Output o = ReadAll(*p);
+  EXPECT_EQ(o.out, "/nonexistent/preload.so\n");
+  size_t complaints = 0;
+  for (size_t at = o.err.find("cannot be preloaded"); at != std::string::npos;
+       at = o.err.find("cannot be preloaded", at + 1)) {
+    ++complaints;
+  }
+  EXPECT_EQ(complaints, 1u) << o.err;
+  EXPECT_EQ(WaitExit(*launcher, *p).code, 0);
+}
+
 TEST(ProcessLauncherTest, DescribesExits) {
   EXPECT_EQ((ExitStatus{.code = 0, .signal = 0}).Describe(), "exit status 0");
   EXPECT_EQ((ExitStatus{.code = -1, .signal = SIGTERM}).Describe(), "signal: terminated");
