@@ -78,6 +78,9 @@ void PrintStatus(Context& context, const boost::json::object& status) {
   const std::string gateway = GetString(status, {"gateway"});
   const boost::json::array& functions = GetArray(status, {"functions"});
   if (!gateway.empty()) out << "Gateway: " << gateway << "\n";
+  if (const std::string memory = GetString(status, {"memory_limit"}); !memory.empty()) {
+    out << "Function memory: " << memory << "\n";
+  }
   if (const boost::json::value* fleet = status.if_contains("fleet");
       fleet != nullptr && fleet->is_object()) {
     PrintFleet(context, fleet->get_object());

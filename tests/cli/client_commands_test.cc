@@ -23,6 +23,7 @@ using testing::RunCutover;
 // The shape the daemon's GET /v1/status sends (docs/API.md, src/api/admin_server.cc).
 constexpr const char* kStatus = R"({
   "gateway": "http://127.0.0.1:3000",
+  "memory_limit": "cgroup v1 memory.limit_in_bytes per instance, under /sys/fs/cgroup/memory/cutover.42",
   "services": [{"service": "demo", "stage": "dev", "functions": ["demo-dev-website"]}],
   "functions": [{
     "function_name": "demo-dev-website", "key": "website", "service": "demo", "stage": "dev",
@@ -123,6 +124,10 @@ TEST(ClientCommandsTest, StatusShowsAliasWeightsRoutesAndInstances) {
   EXPECT_NE(run.out.find("provided.al2"), std::string::npos);
   EXPECT_NE(run.out.find("1, 2, 3"), std::string::npos);
   EXPECT_NE(run.out.find("http://127.0.0.1:3000/{proxy+}"), std::string::npos);
+  EXPECT_NE(run.out.find("Function memory: cgroup v1 memory.limit_in_bytes per instance, under "
+                         "/sys/fs/cgroup/memory/cutover.42\n"),
+            std::string::npos)
+      << run.out;
   EXPECT_EQ(run.out.find("\x1b["), std::string::npos) << "no colour when not a terminal";
   // Version 1 has no instances and is left out of the Instances table.
   const std::string instances = run.out.substr(run.out.find("Instances"));
