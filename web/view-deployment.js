@@ -1,7 +1,7 @@
 // #/deployments/<id> — CodeDeploy's deployment page, live: status, actions, traffic, lifecycle,
 // per-version metrics, watched alarms and the event log with the evidence behind each decision.
 
-import {ApiError, api, daemonNow, metricData, metricQuery, parseMetric, periodFor} from './api.js';
+import {ApiError, api, daemonNow, metricData, metricQuery, parseMetric, periodFor, stream} from './api.js';
 import {Chart, align} from './charts.js';
 import {COMPARISON, add, alarmLink, badge, clockTime, confirmAction, deploymentLink, duration, el, enc, errorBox, functionLink, isActive, number, percent, renderInto, say, section, table, timeEl} from './dom.js';
 import {View, deploymentWeights, splitBar, weightsText} from './view.js';
@@ -60,14 +60,11 @@ export class DeploymentView extends View {
       this.noteTimes();
       this.renderAll();
       this.setupCharts();
+      // The daemon pushes the charts' newest periods once a second on the event stream; the
+      // window so far is read once, after watching starts, so no period falls between the two.
+      stream.watchCharts(this.id);
       this.refreshMetrics();
       this.refreshAlarms();
-      this.every(1000, () => {
-        if (isActive(this.d) || Date.now() - this.endedAt < 5000) this.refreshMetrics();
-      });
-      this.every(2000, () => {
-        if (isActive(this.d) || Date.now() - this.endedAt < 5000) this.refreshAlarms();
-      });
     } catch (e) {
       if (!this.alive) return;
       this.summaryBox.replaceChildren(errorBox(e.status === 404
@@ -81,12 +78,20 @@ export class DeploymentView extends View {
     for (const t of [d.createTime, d.updateTime, d.completeTime, ...this.events.map((e) => e.time)]) {
       if (Number(t) > this.latestTime) this.latestTime = Number(t);
     }
-    if (!isActive(d) && !this.endedAt) this.endedAt = Date.now();
+  }
+
+  destroy() {
+    stream.watchCharts('');
+    super.destroy();
   }
 
   onEvent(e) {
     if (e.type === '$reconnected') {
       this.reload();
+      return;
+    }
+    if (e.type === '$charts') {
+      this.onCharts(e.post);
       return;
     }
     if (!this.d || e.deploymentId !== this.id) return;
@@ -105,8 +110,6 @@ export class DeploymentView extends View {
     if (wasActive && !isActive(this.d)) {
       const err = this.d.errorInformation;
       say(`Deployment ${this.d.status}${err ? ` (${err.code}: ${err.message})` : ''}.`);
-      this.refreshMetrics();
-      this.refreshAlarms();
     }
   }
 
@@ -300,6 +303,7 @@ export class DeploymentView extends View {
       return chart;
     });
     this.alarmCharts = new Map();
+    this.alarmData = new Map();  // name → {alarm, series: Map(timestamp → point), period}
     const names = this.d.alarms || [];
     if (!names.length) this.alarmsBox.append(el('p', {class: 'muted'}, 'This deployment watches no alarm.'));
     for (const name of names) {
@@ -326,40 +330,78 @@ export class DeploymentView extends View {
     return {start, end, period: periodFor(span)};
   }
 
-  async refreshMetrics() {
-    if (!this.metricCharts || this.metricsBusy) return;
-    this.metricsBusy = true;
-    try {
-      const t = this.d.lambdaTarget;
-      const {start, end, period} = this.window();
-      const fn = t.functionName;
-      // Each refresh asks only for the periods from the newest one already held (it may have been
-      // incomplete) onwards: a percentile over the whole deployment, every second, from every open
-      // page, is what made the daemon's control loop busy (docs/PERFORMANCE.md, dashboards).
-      if (!this.metricCache || this.metricCache.period !== period) {
-        this.metricCache = {period, held: METRICS.map(() => this.versions.map(() => new Map()))};
+  // The id the daemon gives a chart query in its pushes: "Latency:p99:2".
+  static queryId(m, v) {
+    return `${m.name}:${m.statistic}:${v.version}`;
+  }
+
+  // Reads the whole window at `period` (the page's own estimate until the daemon's first push),
+  // into a new set of held periods that pushes merge into from now on.
+  async refreshMetrics(period) {
+    if (!this.metricCharts) return;
+    const t = this.d.lambdaTarget;
+    const w = this.window();
+    if (period === undefined) period = w.period;
+    const cache = {period, held: METRICS.map(() => this.versions.map(() => new Map()))};
+    this.metricCache = cache;
+    const fn = t.functionName;
+    const queries = [];
+    METRICS.forEach((m, i) => this.versions.forEach((v, k) => {
+      queries.push({id: `${i}.${k}`, namespace: 'Cutover', name: m.name, statistic: m.statistic, period, start: w.start, end: w.end,
+        dimensions: {FunctionName: fn, Resource: `${fn}:${t.functionAlias}`, ExecutedVersion: String(v.version)}});
+    }));
+    const answers = await metricData(queries).catch(() => ({}));
+    if (!this.alive || this.metricCache !== cache) return;
+    METRICS.forEach((m, i) => this.versions.forEach((v, k) => {
+      const r = answers[`${i}.${k}`];
+      if (r && r.exists) cache.exists = true;
+      // A push may already hold a newer value of the last period: keep it.
+      for (const p of (r && r.datapoints) || []) {
+        if (!cache.held[i][k].has(Number(p.timestamp))) cache.held[i][k].set(Number(p.timestamp), p);
       }
-      const held = this.metricCache.held;
-      // One request for every chart: 8 separate queries per page per second were most of what
-      // open dashboards cost the gateway's throughput.
-      const queries = [];
-      METRICS.forEach((m, i) => this.versions.forEach((v, k) => {
-        const timestamps = [...held[i][k].keys()];
-        const from = timestamps.length ? Math.max(start, Math.max(...timestamps)) : start;
-        queries.push({id: `${i}.${k}`, namespace: 'Cutover', name: m.name, statistic: m.statistic, period, start: from, end,
-          dimensions: {FunctionName: fn, Resource: `${fn}:${t.functionAlias}`, ExecutedVersion: String(v.version)}});
-      }));
-      const answers = await metricData(queries).catch(() => ({}));
-      const results = METRICS.map((m, i) => this.versions.map((v, k) => {
-        const r = answers[`${i}.${k}`];
-        for (const p of (r && r.datapoints) || []) held[i][k].set(Number(p.timestamp), p);
-        return {exists: Boolean(r && r.exists), datapoints: [...held[i][k].values()].sort((x, y) => x.timestamp - y.timestamp)};
-      }));
-      if (!this.alive) return;
-      let any = false;
-      results.forEach((perVersion, i) => {
-        const m = METRICS[i];
-        const lists = perVersion.map((r) => (r.datapoints || []).map((p) => {
+    }));
+    this.drawMetrics();
+  }
+
+  // A push of the daemon's (api/live_charts.h): the periods since its previous push, for the
+  // per-version charts and each watched alarm.
+  onCharts(post) {
+    if (!this.metricCharts || !post || post.deploymentId !== this.id) return;
+    if (Number(post.now) > this.latestTime) this.latestTime = Number(post.now);
+    this.pushes = (this.pushes || 0) + 1;
+    this.metricsBox.dataset.pushes = String(this.pushes);  // for tests and the curious
+    if (!this.metricCache || this.metricCache.period !== post.period) {
+      // The window outgrew its period: the points held no longer fit; read it again at the new one.
+      this.refreshMetrics(post.period);
+    }
+    const cache = this.metricCache;
+    const byId = new Map((post.metrics || []).map((r) => [r.id, r]));
+    METRICS.forEach((m, i) => this.versions.forEach((v, k) => {
+      const r = byId.get(DeploymentView.queryId(m, v));
+      if (!r) return;
+      if (r.exists) cache.exists = true;
+      for (const p of r.datapoints || []) cache.held[i][k].set(Number(p.timestamp), p);
+    }));
+    this.drawMetrics();
+    for (const {alarm, series} of post.alarms || []) {
+      const state = this.alarmData.get(alarm.name) || {alarm: null, series: new Map(), period: 0};
+      if (series && state.period !== series.period) state.series = new Map();
+      state.alarm = alarm;
+      if (series) {
+        state.period = series.period;
+        for (const p of series.datapoints || []) state.series.set(Number(p.timestamp), p);
+      }
+      this.alarmData.set(alarm.name, state);
+      this.drawAlarm(alarm.name);
+    }
+  }
+
+  drawMetrics() {
+    const {period, held, exists} = this.metricCache;
+    METRICS.forEach((m, i) => {
+      const lists = this.versions.map((v, k) => [...held[i][k].values()]
+        .sort((x, y) => x.timestamp - y.timestamp)
+        .map((p) => {
           if (Number(p.timestamp) > this.latestTime) this.latestTime = Number(p.timestamp);
           let value = p.value;
           if (value !== null && value !== undefined) {
@@ -368,67 +410,72 @@ export class DeploymentView extends View {
           }
           return {timestamp: p.timestamp, value};
         }));
-        if (perVersion.some((r) => r.exists)) any = true;
-        const {xs, ys} = align(lists);
-        const lastValues = ys.map((arr) => [...arr].reverse().find((v) => v !== null));
-        const summary = this.versions.map((v, k) => `${v.label}: ${lastValues[k] === undefined ? 'no data' : number(lastValues[k]) + ' ' + m.unit}`).join(' · ');
-        this.metricCharts[i].update(xs, ys, summary);
-      });
-      this.metricsNote.textContent = any
-        ? `Per version, from the gateway (namespace Cutover), ${period}-second periods of the daemon's clock.`
-        : 'No per-version metrics yet: they appear once requests reach the alias.';
-    } finally {
-      this.metricsBusy = false;
-    }
+      const {xs, ys} = align(lists);
+      const lastValues = ys.map((arr) => [...arr].reverse().find((v) => v !== null));
+      const summary = this.versions.map((v, k) => `${v.label}: ${lastValues[k] === undefined ? 'no data' : number(lastValues[k]) + ' ' + m.unit}`).join(' · ');
+      this.metricCharts[i].update(xs, ys, summary);
+    });
+    this.metricsNote.textContent = exists
+      ? `Per version, from the gateway (namespace Cutover), ${period}-second periods of the daemon's clock.`
+      : 'No per-version metrics yet: they appear once requests reach the alias.';
   }
 
+  // Reads each watched alarm and its metric over the whole window once; pushes keep them current.
   async refreshAlarms() {
-    if (!this.alarmCharts || this.alarmsBusy) return;
-    this.alarmsBusy = true;
-    try {
-      const {start, end} = this.window();
-      await Promise.all([...this.alarmCharts.entries()].map(async ([name, {chart, head}]) => {
-        let alarm = null;
-        try {
-          alarm = await api(`/v1/alarms/${enc(name)}`);
-        } catch (e) {
-          if (!this.alive) return;
-          renderInto(head, 'error:' + e.message, () => el('p', {}, badge('UNKNOWN'), ' ', alarmLink(name), ` — ${e.message}`));
-        }
-        // The datapoints every decision saw: the evidence in the event log.
-        const evaluated = new Map();
-        for (const e of this.events) {
-          for (const a of evidenceOf(e)) {
-            if (a.name !== name) continue;
-            for (const p of a.datapoints || []) evaluated.set(p.timestamp, p.value);
-          }
-        }
-        if (alarm) for (const p of alarm.datapoints || []) evaluated.set(p.timestamp, p.value);
-        let series = [];
-        const metric = alarm && parseMetric(alarm.metric);
-        if (metric) {
-          const r = await metricQuery({...metric, statistic: alarm.statistic, period: alarm.period, start, end})
-            .catch(() => ({datapoints: []}));
-          series = r.datapoints || [];
-        }
+    if (!this.alarmCharts) return;
+    const {start, end} = this.window();
+    await Promise.all([...this.alarmCharts.keys()].map(async (name) => {
+      let alarm = null;
+      try {
+        alarm = await api(`/v1/alarms/${enc(name)}`);
+      } catch (e) {
         if (!this.alive) return;
-        const evaluatedList = [...evaluated.entries()].map(([timestamp, value]) => ({timestamp, value}));
-        const all = [...series, ...evaluatedList];
-        const threshold = alarm ? alarm.threshold : null;
-        const thresholdList = threshold === null || !all.length ? [] : all.map((p) => ({timestamp: p.timestamp, value: threshold}));
-        const {xs, ys} = align([series, evaluatedList, thresholdList]);
-        if (alarm) {
-          renderInto(head, JSON.stringify([alarm.state, alarm.reason]), () => [
-            el('p', {}, badge(alarm.state), ' ', alarmLink(name)),
-            el('p', {class: 'small'}, `${alarm.statistic || 'expression'} over ${alarm.period} s ${COMPARISON[alarm.comparison] || alarm.comparison} ${number(alarm.threshold)}, ${alarm.datapoints_to_alarm} of ${alarm.evaluation_periods}`),
-            el('p', {class: 'small reason'}, alarm.reason || ''),
-          ]);
-        }
-        chart.update(xs, ys, alarm ? `threshold ${number(threshold)} · state ${alarm.state}` : '');
-      }));
-    } finally {
-      this.alarmsBusy = false;
+        const {head} = this.alarmCharts.get(name);
+        renderInto(head, 'error:' + e.message, () => el('p', {}, badge('UNKNOWN'), ' ', alarmLink(name), ` — ${e.message}`));
+        return;
+      }
+      const metric = parseMetric(alarm.metric);
+      let series = null;
+      if (metric) {
+        series = await metricQuery({...metric, statistic: alarm.statistic, period: alarm.period, start, end})
+          .catch(() => null);
+      }
+      if (!this.alive) return;
+      const state = this.alarmData.get(name) || {alarm, series: new Map(), period: alarm.period};
+      if (!this.alarmData.has(name)) this.alarmData.set(name, state);
+      for (const p of (series && series.datapoints) || []) {
+        if (!state.series.has(Number(p.timestamp))) state.series.set(Number(p.timestamp), p);
+      }
+      this.drawAlarm(name);
+    }));
+  }
+
+  drawAlarm(name) {
+    const {chart, head} = this.alarmCharts.get(name) || {};
+    const state = this.alarmData.get(name);
+    if (!chart || !state) return;
+    const alarm = state.alarm;
+    // The datapoints every decision saw: the evidence in the event log.
+    const evaluated = new Map();
+    for (const e of this.events) {
+      for (const a of evidenceOf(e)) {
+        if (a.name !== name) continue;
+        for (const p of a.datapoints || []) evaluated.set(p.timestamp, p.value);
+      }
     }
+    for (const p of alarm.datapoints || []) evaluated.set(p.timestamp, p.value);
+    const series = [...state.series.values()].sort((x, y) => x.timestamp - y.timestamp);
+    const evaluatedList = [...evaluated.entries()].map(([timestamp, value]) => ({timestamp, value}));
+    const all = [...series, ...evaluatedList];
+    const threshold = alarm.threshold;
+    const thresholdList = threshold === null || !all.length ? [] : all.map((p) => ({timestamp: p.timestamp, value: threshold}));
+    const {xs, ys} = align([series, evaluatedList, thresholdList]);
+    renderInto(head, JSON.stringify([alarm.state, alarm.reason]), () => [
+      el('p', {}, badge(alarm.state), ' ', alarmLink(name)),
+      el('p', {class: 'small'}, `${alarm.statistic || 'expression'} over ${alarm.period} s ${COMPARISON[alarm.comparison] || alarm.comparison} ${number(alarm.threshold)}, ${alarm.datapoints_to_alarm} of ${alarm.evaluation_periods}`),
+      el('p', {class: 'small reason'}, alarm.reason || ''),
+    ]);
+    chart.update(xs, ys, `threshold ${number(threshold)} · state ${alarm.state}`);
   }
 }
 

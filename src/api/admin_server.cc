@@ -19,11 +19,13 @@
 #include <map>
 #include <optional>
 
+#include "api/alarm_json.h"
 #include "api/codedeploy_api.h"
 #include "api/dashboard_assets.h"
 #include "api/errors.h"
 #include "api/http_types.h"
 #include "api/lambda_invoke.h"
+#include "api/live_charts.h"
 #include "api/metric_query.h"
 #include "config/service_spec.h"
 #include "metrics/prometheus.h"
@@ -98,6 +100,7 @@ class Server final : public AdminServer {
          runtime::RuntimeService& runtime, const Clock& clock)
       : settings_(std::move(settings)),
         acceptor_(control),
+        feed_timer_(control),
         publisher_(publisher),
         runtime_(runtime),
         // `clock`, not clock_: members are initialised in declaration order.
@@ -121,6 +124,10 @@ class Server final : public AdminServer {
     }
     port_ = acceptor_.local_endpoint().port();
     asio::co_spawn(acceptor_.get_executor(), Accept(), asio::detached);
+    if (settings_.events != nullptr && settings_.deployments != nullptr &&
+        settings_.metrics != nullptr) {
+      asio::co_spawn(acceptor_.get_executor(), FeedCharts(), asio::detached);
+    }
     return Status::Ok();
   }
 
@@ -130,6 +137,7 @@ class Server final : public AdminServer {
   void Stop() override {
     boost::system::error_code ec;
     acceptor_.close(ec);
+    feed_timer_.cancel();
   }
 
   const std::vector<Route>& routes() const { return routes_; }
@@ -303,10 +311,15 @@ class Server final : public AdminServer {
         Request req = parser.release();
         close_after = !req.keep_alive();
         if (IsEventStream(req)) {
-          co_await StreamEvents(stream, req);
-          break;
+          auto watch = ParseEventStream(req);
+          if (watch.ok()) {
+            co_await StreamEvents(stream, *watch);
+            break;
+          }
+          res = ErrorResponse(watch.status());
+        } else {
+          res = co_await Dispatch(req);
         }
-        res = co_await Dispatch(req);
       }
       res.keep_alive(!close_after);
       res.prepare_payload();
@@ -323,50 +336,102 @@ class Server final : public AdminServer {
            target.substr(0, target.find('?')) == "/v1/events";
   }
 
-  // GET /v1/events: Server-Sent Events until the client goes away. The body has no length; the
-  // connection closes when the stream ends. `?deployment=ID` keeps one deployment's events;
-  // Last-Event-ID (or ?after=N) resumes after an event the client has seen.
-  asio::awaitable<void> StreamEvents(beast::tcp_stream& stream, const Request& req) {
+  // What a GET /v1/events asks for: `?deployment=ID` keeps one deployment's events; `?charts=ID`
+  // adds the live chart data of deployment ID (api/live_charts.h); Last-Event-ID (or ?after=N)
+  // resumes after an event the client has seen.
+  struct EventStreamRequest {
+    std::string topic;
+    std::string charts;
+    uint64_t last = 0;
+  };
+
+  Result<EventStreamRequest> ParseEventStream(const Request& req) const {
     EventHub& hub = *settings_.events;
     std::string_view target = req.target();
-    std::string topic;
-    uint64_t last = hub.last_id();
-    auto parse_id = [](std::string_view text, uint64_t& out) {
+    EventStreamRequest out;
+    out.last = hub.last_id();
+    auto parse_id = [](std::string_view text, uint64_t& id) {
       uint64_t v = 0;
       auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-      if (ec == std::errc() && p == text.data() + text.size()) out = v;
+      if (ec == std::errc() && p == text.data() + text.size()) id = v;
     };
     if (auto q = target.find('?'); q != std::string_view::npos) {
       for (auto& [k, v] : ParseQuery(target.substr(q + 1))) {
-        if (k == "deployment") topic = v;
-        if (k == "after") parse_id(v, last);
+        if (k == "deployment") out.topic = v;
+        if (k == "charts") out.charts = v;
+        if (k == "after") parse_id(v, out.last);
       }
     }
-    if (auto it = req.find("Last-Event-ID"); it != req.end()) parse_id(it->value(), last);
+    if (auto it = req.find("Last-Event-ID"); it != req.end()) parse_id(it->value(), out.last);
     // An id from before a daemon restart (the hub counts from 0 again): everything since the start.
-    if (last > hub.last_id()) last = 0;
+    if (out.last > hub.last_id()) out.last = 0;
+    if (!out.charts.empty()) {
+      // With metrics off the stream is the same, without chart posts.
+      if (settings_.deployments == nullptr) return NotFound("deployments are off");
+      if (auto d = settings_.deployments->Get(out.charts); !d.ok()) {
+        if (d.status().code() != StatusCode::kNotFound) return d.status();
+        return NotFound("charts: there is no deployment " + out.charts);
+      }
+    }
+    return out;
+  }
 
+  // GET /v1/events: Server-Sent Events until the client goes away. The body has no length; the
+  // connection closes when the stream ends. Deployment events carry their hub id; chart posts
+  // carry none (they are not kept for a resume) and a slow client gets only the newest.
+  asio::awaitable<void> StreamEvents(beast::tcp_stream& stream, EventStreamRequest watch) {
+    EventHub& hub = *settings_.events;
     std::string out =
         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
         "Connection: close\r\nX-Accel-Buffering: no\r\n\r\n: cutover events\n\n";
     asio::steady_timer wake(stream.get_executor());
+    hub.Watch(watch.charts);
+    uint64_t charts_sent = 0;  // the generation of the last chart post written
     for (;;) {
-      for (const HubEvent& e : hub.Since(last)) {
-        last = e.id;
-        if (!topic.empty() && e.topic != topic) continue;
+      for (const HubEvent& e : hub.Since(watch.last)) {
+        watch.last = e.id;
+        if (!watch.topic.empty() && e.topic != watch.topic) continue;
         out += fmt::format("id: {}\nevent: {}\ndata: {}\n\n", e.id, e.type, e.data);
+      }
+      if (const LivePost* post = watch.charts.empty() ? nullptr : hub.Latest(watch.charts);
+          post != nullptr && post->generation > charts_sent) {
+        charts_sent = post->generation;
+        out += fmt::format("event: {}\ndata: {}\n\n", post->type, post->data);
       }
       if (!out.empty()) {
         auto [ec, n] = co_await asio::async_write(stream.socket(), asio::buffer(out), kTuple);
-        if (ec) co_return;
+        if (ec) break;
         out.clear();
       }
       wake.expires_after(std::chrono::seconds(15));
-      hub.AddWaiter(&wake);
+      hub.AddWaiter(&wake, watch.charts);
       auto [ec] = co_await wake.async_wait(kTuple);
       hub.RemoveWaiter(&wake);
       if (!ec) out = ": keep-alive\n\n";  // the timer ran out: nothing new for 15 s
+      if (!acceptor_.is_open()) break;
+    }
+    // Not a destructor's job: at shutdown the io_context may destroy this frame after the hub.
+    hub.Unwatch(watch.charts);
+  }
+
+  // Once a second, the charts of every deployment some stream watches, computed once and posted
+  // to all of them (api/live_charts.h). Real seconds, whatever --time-scale: a post covers
+  // everything since the previous one.
+  asio::awaitable<void> FeedCharts() {
+    LiveCharts charts(*settings_.metrics, settings_.store, settings_.alarms);
+    for (;;) {
+      feed_timer_.expires_after(std::chrono::seconds(1));
+      co_await feed_timer_.async_wait(kTuple);
       if (!acceptor_.is_open()) co_return;
+      EventHub& hub = *settings_.events;
+      const std::vector<std::string> watched = hub.Watched();
+      charts.Retain(watched);
+      const int64_t now_ms = ToEpochMillis(clock_.Now());
+      for (const std::string& id : watched) {
+        auto d = settings_.deployments->Get(id);
+        if (!d.ok()) continue;
+        if (auto post = charts.Next(*d, now_ms)) hub.Post(id, "charts", std::move(*post));
+      }
     }
   }
 
@@ -911,55 +976,6 @@ class Server final : public AdminServer {
 
   // ---- Alarms ----
 
-  static json::object AlarmJson(const alarms::AlarmView& v) {
-    const alarms::AlarmSpec& spec = v.spec;
-    json::object o;
-    o["name"] = spec.alarm_name;
-    o["logical_id"] = spec.logical_id;
-    o["description"] = spec.description;
-    o["service"] = v.service;
-    o["stage"] = v.stage;
-    o["state"] = alarms::AlarmStateName(v.state);
-    o["reason"] = v.reason;
-    o["updated_ms"] = v.updated_ms;
-    o["evaluated_ms"] = v.evaluated_ms;
-    if (spec.metric) {
-      o["metric"] = spec.metric->ToString();
-      o["statistic"] = spec.statistic_text;
-    } else {
-      json::array queries;
-      for (const auto& q : spec.metrics) {
-        json::object qo;
-        qo["id"] = q.id;
-        if (q.metric_stat) qo["metric"] = q.metric_stat->metric.ToString();
-        if (q.metric_stat) qo["statistic"] = q.metric_stat->stat_text;
-        if (q.expression) qo["expression"] = q.expression->text();
-        qo["return_data"] = q.return_data;
-        queries.push_back(std::move(qo));
-      }
-      o["metrics"] = std::move(queries);
-    }
-    o["period"] = spec.period_seconds;
-    o["evaluation_periods"] = spec.evaluation_periods;
-    o["datapoints_to_alarm"] = spec.datapoints_to_alarm;
-    o["threshold"] = spec.threshold;
-    o["comparison"] = alarms::ComparisonName(spec.comparison);
-    o["treat_missing_data"] = alarms::TreatMissingDataName(spec.treat_missing_data);
-    json::array points;
-    for (const auto& dp : v.last_range) {
-      json::object po;
-      po["timestamp"] = ToEpochMillis(dp.timestamp);
-      if (dp.value) {
-        po["value"] = *dp.value;
-      } else {
-        po["value"] = nullptr;
-      }
-      points.push_back(std::move(po));
-    }
-    o["datapoints"] = std::move(points);
-    return o;
-  }
-
   asio::awaitable<Response> ListAlarms(Request&, const Params&) {
     if (settings_.alarms == nullptr) co_return ErrorResponse(NotFound("alarms are off"));
     json::array out;
@@ -1119,6 +1135,7 @@ class Server final : public AdminServer {
 
   AdminSettings settings_;
   tcp::acceptor acceptor_;
+  asio::steady_timer feed_timer_;  // FeedCharts' second
   deploy::Publisher& publisher_;
   runtime::RuntimeService& runtime_;
   LambdaInvokeHandler invoker_;

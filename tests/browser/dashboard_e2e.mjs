@@ -203,6 +203,11 @@ async function main() {
   failurePage = {page, out};
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  const requests = [];  // the admin API paths (and queries) the page asked for, in order
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    requests.push(u.pathname + u.search);
+  });
   page.on('console', (m) => {
     if (m.type() === 'error') console.log(`browser console: ${m.text()}`);
   });
@@ -252,6 +257,25 @@ async function main() {
     return /v1 original: [\d.,]+ req\/s/.test(text) && /v2 [a-z]+: [\d.,]+ req\/s/.test(text) ? text : null;
   });
   mark(`requests chart: ${chartSummary}`);
+  // The charts are pushed, not polled: the page's stream watches this deployment's charts, and
+  // while three more pushes arrive it reads no alarm and fewer metric windows than pushes (a new
+  // read only when the window outgrows its period, every few seconds at --time-scale 60).
+  if (!requests.some((u) => u.startsWith('/v1/events?') && new URLSearchParams(u.split('?')[1]).get('charts') === id)) {
+    throw new Error(`the page did not watch ${id}'s charts on its event stream: ${requests.filter((u) => u.startsWith('/v1/events')).join(', ')}`);
+  }
+  const metricsBox = page.locator('.chart-grid').first();
+  const pushesNow = async () => Number(await metricsBox.getAttribute('data-pushes')) || 0;
+  const pushesBefore = await pushesNow();
+  const requestsBefore = requests.length;
+  await waitFor('three more chart pushes', 10_000, async () => (await pushesNow()) >= pushesBefore + 3);
+  const pushes = (await pushesNow()) - pushesBefore;
+  const during = requests.slice(requestsBefore);
+  const metricReads = during.filter((u) => u === '/v1/metrics/data').length;
+  const alarmReads = during.filter((u) => u.startsWith('/v1/alarms/') || u.startsWith('/v1/metrics/query')).length;
+  if (alarmReads !== 0 || metricReads >= pushes) {
+    throw new Error(`during ${pushes} pushes the page still asked: ${during.join(', ')}`);
+  }
+  mark(`charts pushed: ${pushes} pushes, ${metricReads} window re-reads, no polling`);
   await page.screenshot({path: path.join(out, 'deployment-shifting.png'), fullPage: true});
 
   // ---- Stop and roll back: the confirmation is a real dialog; Escape cancels, Confirm goes

@@ -11,6 +11,8 @@
 #include <random>
 #include <thread>
 
+#include "cli/event_stream.h"
+#include "common/http_client.h"
 #include "harness.h"
 
 namespace cutover::testing {
@@ -120,6 +122,60 @@ class Traffic {
   std::thread thread_;
 };
 
+// What a dashboard page watching deployment `id` received over GET /v1/events?charts=ID.
+struct ChartsWatched {
+  int posts = 0;
+  double requests_on_target = 0;  // v2's requests, summed over the posts' datapoints
+  bool closed = false;            // a post said the charts' window has closed
+  bool deployment_events = false;
+  std::string error;
+};
+
+ChartsWatched WatchCharts(Daemon& d, const std::string& id, std::chrono::milliseconds limit) {
+  ChartsWatched out;
+  cli::EventStream stream(Endpoint{"127.0.0.1", d.admin_port(), ""}, std::nullopt,
+                          "/v1/events?charts=" + id);
+  if (auto st = stream.Open(""); !st.ok()) {
+    out.error = st.ToString();
+    return out;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!out.closed && std::chrono::steady_clock::now() < deadline) {
+    auto events = stream.Next(std::chrono::milliseconds(500));
+    if (!events.ok()) {
+      out.error = events.status().ToString();
+      break;
+    }
+    for (const cli::SseEvent& e : *events) {
+      if (e.type == "deployment") out.deployment_events = true;
+      if (e.type != "charts") continue;
+      ++out.posts;
+      json::object post = json::parse(e.data).as_object();
+      EXPECT_EQ(post.at("deploymentId").as_string(), id);
+      for (const json::value& answer : post.at("metrics").as_array()) {
+        if (answer.at("id") != "Requests:Sum:2") continue;
+        for (const json::value& p : answer.at("datapoints").as_array()) {
+          if (!p.at("value").is_null()) out.requests_on_target += p.at("value").to_number<double>();
+        }
+      }
+      // The seed's alarm, with the series it is evaluated on.
+      const json::array& alarms = post.at("alarms").as_array();
+      EXPECT_EQ(alarms.size(), 1u) << e.data;
+      if (!alarms.empty()) EXPECT_TRUE(alarms[0].at("series").is_object()) << e.data;
+      out.closed = post.at("closed").as_bool();
+    }
+  }
+  return out;
+}
+
+TEST(DeploymentsTest, ChartsOfADeploymentThatDoesNotExistAreRefused) {
+  fs::path root = MakeTempDir("cutover-deployments");
+  auto daemon = Daemon::Start(root / "data");
+  const HttpResult r = daemon->Admin("GET", "/v1/events?charts=d-NOSUCHONE");
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_NE(r.body.find("d-NOSUCHONE"), std::string::npos) << r.body;
+}
+
 TEST(DeploymentsTest, SeedStoryGoodVersionReachesAllTrafficFaultyOneIsRolledBackByTheAlarm) {
   if (!fs::exists("/usr/sbin/php-fpm8.2")) GTEST_SKIP() << "php-fpm8.2 is not installed";
   fs::path root = MakeTempDir("cutover-deployments");
@@ -134,9 +190,17 @@ TEST(DeploymentsTest, SeedStoryGoodVersionReachesAllTrafficFaultyOneIsRolledBack
   ASSERT_EQ(v2.exit_code, 0) << v2.out << v2.err;
   const std::string good = DeploymentIdOf(v2);
   ASSERT_FALSE(good.empty()) << v2.out;
-  // Linear10PercentEvery1Minute: 9 scaled minutes, 9 s here.
+  // Linear10PercentEvery1Minute: 9 scaled minutes, 9 s here. Watched as the dashboard watches it:
+  // the chart posts of the event stream, once a second, until the charts' window closes a scaled
+  // minute after the end.
+  const ChartsWatched charts = WatchCharts(*daemon, good, std::chrono::seconds(60));
+  EXPECT_TRUE(charts.closed) << "no post closed the charts' window";
+  EXPECT_GE(charts.posts, 5);
+  EXPECT_GT(charts.requests_on_target, 0) << "no post showed v2's requests";
+  EXPECT_TRUE(charts.deployment_events) << "the deployment's own events did not come through";
+  EXPECT_EQ(charts.error, "");
   ASSERT_TRUE(WaitFor([&] { return Status(Read(*daemon, good)) == "Succeeded"; },
-                      std::chrono::seconds(60)))
+                      std::chrono::seconds(30)))
       << json::serialize(Read(*daemon, good).deployment);
   Snapshot s = Read(*daemon, good);
   ExpectConsistent(s);
