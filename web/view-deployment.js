@@ -87,7 +87,9 @@ export class DeploymentView extends View {
 
   onEvent(e) {
     if (e.type === '$reconnected') {
+      // The events and chart posts sent while the stream was down: read the log and the window again.
       this.reload();
+      if (this.metricCache) this.refreshMetrics(this.metricCache.period);
       return;
     }
     if (e.type === '$charts') {

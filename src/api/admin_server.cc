@@ -402,6 +402,8 @@ class Server final : public AdminServer {
         auto [ec, n] = co_await asio::async_write(stream.socket(), asio::buffer(out), kTuple);
         if (ec) break;
         out.clear();
+        // What was published or posted while the write was under way woke nobody: look again.
+        continue;
       }
       wake.expires_after(std::chrono::seconds(15));
       hub.AddWaiter(&wake, watch.charts);
