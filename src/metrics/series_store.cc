@@ -10,11 +10,6 @@ namespace {
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-size_t RingIndex(int64_t at, size_t size) {
-  int64_t m = at % static_cast<int64_t>(size);
-  return static_cast<size_t>(m < 0 ? m + static_cast<int64_t>(size) : m);
-}
-
 }  // namespace
 
 std::string MetricKey::ToString() const {
@@ -40,11 +35,6 @@ MetricKey MakeKey(std::string ns, std::string name, Dimensions dims) {
 
 void Series::Add(int64_t second, double value, uint64_t count) {
   if (count == 0) return;
-  if (summaries_.empty()) {
-    summaries_.resize(kSummarySeconds);
-    seconds_.resize(kFullSeconds);
-    minutes_.resize(kFullMinutes);
-  }
   last_second_ = std::max(last_second_, second);
   total_count_ += count;
   total_sum_ += value * static_cast<double>(count);
@@ -54,14 +44,14 @@ void Series::Add(int64_t second, double value, uint64_t count) {
     latency_buckets_[static_cast<size_t>(bound - std::begin(kLatencyBucketBoundsMs))] += count;
   }
 
-  Summary& s = summaries_[RingIndex(second, summaries_.size())];
+  Summary& s = summaries_.Write(second);
   if (s.second != second) s = Summary{second, 0, 0, value, value};
   s.count += count;
   s.sum += value * static_cast<double>(count);
   s.min = std::min(s.min, value);
   s.max = std::max(s.max, value);
 
-  Full& f = seconds_[RingIndex(second, seconds_.size())];
+  Full& f = seconds_.Write(second);
   if (f.at != second) {
     f.at = second;
     f.aggregate = Aggregate{};
@@ -69,7 +59,7 @@ void Series::Add(int64_t second, double value, uint64_t count) {
   f.aggregate.Add(value, count);
 
   const int64_t minute = FloorDiv(second, 60);
-  Full& m = minutes_[RingIndex(minute, minutes_.size())];
+  Full& m = minutes_.Write(minute);
   if (m.at != minute) {
     m.at = minute;
     m.aggregate = Aggregate{};
@@ -80,7 +70,7 @@ void Series::Add(int64_t second, double value, uint64_t count) {
 Datapoint Series::Compute(const Statistic& statistic, int64_t start_s, int64_t end_s) const {
   Datapoint dp;
   dp.timestamp_ms = start_s * 1000;
-  if (summaries_.empty() || end_s <= start_s) return dp;
+  if (last_second_ == INT64_MIN || end_s <= start_s) return dp;  // never written
   const int64_t newest = last_second_;
   // Nothing newer than the window can be answered: seconds past the newest sample are empty.
   if (!NeedsDistribution(statistic)) {  // the per-second summaries answer it
@@ -88,8 +78,9 @@ Datapoint Series::Compute(const Statistic& statistic, int64_t start_s, int64_t e
     Aggregate total;
     bool any = false;
     for (int64_t t = std::max(start_s, oldest); t < end_s && t <= newest; ++t) {
-      const Summary& s = summaries_[RingIndex(t, summaries_.size())];
-      if (s.second != t || s.count == 0) continue;
+      const Summary* slot = summaries_.Read(t);
+      if (slot == nullptr || slot->second != t || slot->count == 0) continue;
+      const Summary& s = *slot;
       if (!any) {
         total.min = s.min;
         total.max = s.max;
@@ -109,16 +100,16 @@ Datapoint Series::Compute(const Statistic& statistic, int64_t start_s, int64_t e
   const int64_t oldest_second = newest - static_cast<int64_t>(seconds_.size()) + 1;
   if (start_s >= oldest_second) {
     for (int64_t t = start_s; t < end_s && t <= newest; ++t) {
-      const Full& f = seconds_[RingIndex(t, seconds_.size())];
-      if (f.at == t) total.Merge(f.aggregate);
+      const Full* f = seconds_.Read(t);
+      if (f != nullptr && f->at == t) total.Merge(f->aggregate);
     }
   } else if (start_s % 60 == 0 && end_s % 60 == 0) {
     const int64_t newest_minute = FloorDiv(newest, 60);
     const int64_t oldest_minute = newest_minute - static_cast<int64_t>(minutes_.size()) + 1;
     for (int64_t m = std::max(start_s / 60, oldest_minute); m < end_s / 60 && m <= newest_minute;
          ++m) {
-      const Full& f = minutes_[RingIndex(m, minutes_.size())];
-      if (f.at == m) total.Merge(f.aggregate);
+      const Full* f = minutes_.Read(m);
+      if (f != nullptr && f->at == m) total.Merge(f->aggregate);
     }
   } else {
     return dp;  // finer than a minute and older than the per-second sketches: unavailable
@@ -129,18 +120,20 @@ Datapoint Series::Compute(const Statistic& statistic, int64_t start_s, int64_t e
 }
 
 const Aggregate* Series::MinuteAggregate(int64_t minute) const {
-  if (minutes_.empty()) return nullptr;
-  const Full& f = minutes_[RingIndex(minute, minutes_.size())];
-  if (f.at != minute || f.aggregate.count == 0) return nullptr;
-  return &f.aggregate;
+  const Full* f = minutes_.Read(minute);
+  if (f == nullptr || f->at != minute || f->aggregate.count == 0) return nullptr;
+  return &f->aggregate;
 }
 
 size_t Series::MemoryBytes() const {
-  size_t bytes = sizeof(*this) + summaries_.capacity() * sizeof(Summary) +
-                 latency_buckets_.capacity() * sizeof(uint64_t) +
-                 (seconds_.capacity() + minutes_.capacity()) * sizeof(Full);
-  for (const Full& f : seconds_) bytes += f.aggregate.sketch.MemoryBytes();
-  for (const Full& f : minutes_) bytes += f.aggregate.sketch.MemoryBytes();
+  size_t bytes = sizeof(*this) + summaries_.MemoryBytes() + seconds_.MemoryBytes() +
+                 minutes_.MemoryBytes() + latency_buckets_.capacity() * sizeof(uint64_t);
+  // The sketches' buckets beyond the object itself, which the slots count.
+  auto sketch = [&bytes](const Full& f) {
+    bytes += f.aggregate.sketch.MemoryBytes() - sizeof(f.aggregate.sketch);
+  };
+  seconds_.ForEachAllocated(sketch);
+  minutes_.ForEachAllocated(sketch);
   return bytes;
 }
 

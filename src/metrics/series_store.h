@@ -68,6 +68,57 @@ struct Datapoint {
   uint64_t sample_count = 0;
 };
 
+// A ring of `size` slots for consecutive times (seconds or minutes): time t lives in slot
+// t mod size. Slots are allocated kChunk at a time, at the first write into a chunk, so a series
+// that saw a few seconds of traffic holds a few KB rather than all its hours of slots (which made
+// every series resident at about 0.8 MB from its first sample). A slot read before its chunk was
+// written reads as absent. Each slot records which time it holds; the ring does not.
+template <class Slot, size_t kChunk>
+class ChunkedRing {
+ public:
+  explicit ChunkedRing(size_t size) : size_(size), chunks_((size + kChunk - 1) / kChunk) {}
+
+  size_t size() const { return size_; }
+  // The slot of time `at`, its chunk allocated (default-constructed slots) when new.
+  Slot& Write(int64_t at) {
+    const size_t i = Index(at);
+    std::unique_ptr<Slot[]>& chunk = chunks_[i / kChunk];
+    if (chunk == nullptr) chunk = std::make_unique<Slot[]>(kChunk);
+    return chunk[i % kChunk];
+  }
+  // The slot of time `at`, or nullptr when its chunk was never written.
+  const Slot* Read(int64_t at) const {
+    const size_t i = Index(at);
+    const std::unique_ptr<Slot[]>& chunk = chunks_[i / kChunk];
+    return chunk == nullptr ? nullptr : &chunk[i % kChunk];
+  }
+  // Calls fn(const Slot&) for every slot of every allocated chunk.
+  template <class Fn>
+  void ForEachAllocated(Fn&& fn) const {
+    for (const auto& chunk : chunks_) {
+      if (chunk == nullptr) continue;
+      for (size_t i = 0; i < kChunk; ++i) fn(chunk[i]);
+    }
+  }
+  size_t allocated_chunks() const {
+    size_t n = 0;
+    for (const auto& chunk : chunks_) n += chunk != nullptr;
+    return n;
+  }
+  size_t MemoryBytes() const {
+    return chunks_.capacity() * sizeof(chunks_[0]) + allocated_chunks() * kChunk * sizeof(Slot);
+  }
+
+ private:
+  size_t Index(int64_t at) const {
+    const int64_t m = at % static_cast<int64_t>(size_);
+    return static_cast<size_t>(m < 0 ? m + static_cast<int64_t>(size_) : m);
+  }
+
+  size_t size_;
+  std::vector<std::unique_ptr<Slot[]>> chunks_;
+};
+
 class Series {
  public:
   static constexpr int64_t kSummarySeconds = 3 * 3600 + 600;
@@ -104,9 +155,10 @@ class Series {
     Aggregate aggregate;
   };
 
-  std::vector<Summary> summaries_;
-  std::vector<Full> seconds_;
-  std::vector<Full> minutes_;
+  // 40-byte summaries 256 to a chunk (about 10 KB, 4 minutes); sketch slots 64 to a chunk.
+  ChunkedRing<Summary, 256> summaries_{kSummarySeconds};
+  ChunkedRing<Full, 64> seconds_{kFullSeconds};
+  ChunkedRing<Full, 64> minutes_{kFullMinutes};
   int64_t last_second_ = INT64_MIN;
   uint64_t total_count_ = 0;
   double total_sum_ = 0;

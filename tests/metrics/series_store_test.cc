@@ -80,6 +80,35 @@ TEST(SeriesStoreTest, OldDataLeavesTheRings) {
   EXPECT_FALSE(store.Query(key, Stat("Sum"), kT0, kT0 + 1000, 1)[0].value.has_value());
 }
 
+TEST(SeriesStoreTest, ASeriesHoldsMemoryForTheTimesItSawNotForItsWholeRings) {
+  MetricsStore store;
+  MetricKey key = MakeKey("Cutover", "Latency", {{"ExecutedVersion", "1"}});
+  store.Add(key, kT0 + 1000, 12);
+  const Series& series = *store.Find(key);
+  // One request: a chunk of each ring (the three rings at full size were about 0.8 MB).
+  const size_t one = series.MemoryBytes();
+  EXPECT_LT(one, 32u * 1024) << one;
+  // A minute of traffic stays small too (mostly its 60 per-second sketches).
+  for (int s = 0; s < 60; ++s) store.Add(key, kT0 + s * 1000, 5 + s);
+  EXPECT_LT(series.MemoryBytes(), 128u * 1024) << series.MemoryBytes();
+  // Three hours of it fill the rings; every second and minute is still where it belongs, across
+  // chunk boundaries and after the rings wrapped.
+  const int64_t end_s = kT0 / 1000 + Series::kSummarySeconds + 500;
+  for (int64_t t = kT0 / 1000; t < end_s; ++t) store.Add(key, t * 1000, static_cast<double>(t % 1000));
+  EXPECT_GT(series.MemoryBytes(), 400u * 1024);
+  for (int64_t t : {end_s - 1, end_s - 256, end_s - 257, end_s - 899, end_s - 3000}) {
+    auto sum = store.Query(key, Stat("Sum"), t * 1000, (t + 1) * 1000, 1);
+    ASSERT_TRUE(sum[0].value.has_value()) << t;
+    EXPECT_EQ(*sum[0].value, static_cast<double>(t % 1000)) << t;
+  }
+  auto p50 = store.Query(key, Stat("p50"), (end_s - 600) * 1000, (end_s - 599) * 1000, 1);
+  ASSERT_TRUE(p50[0].value.has_value());
+  EXPECT_NEAR(*p50[0].value, static_cast<double>((end_s - 600) % 1000), 0.01 * 1000);
+  const int64_t minute = (end_s - 7200) / 60 * 60;  // two hours back: the per-minute ring
+  auto minute_max = store.Query(key, Stat("p100"), minute * 1000, (minute + 60) * 1000, 60);
+  ASSERT_TRUE(minute_max[0].value.has_value());
+}
+
 TEST(SeriesStoreTest, IdleSeriesAreDroppedOnceNothingOfThemIsLeftInMemory) {
   MetricsStore store;
   MetricKey old_key = MakeKey("N", "Old", {});
