@@ -21,6 +21,7 @@ export class DeploymentView extends View {
     this.d = null;
     this.events = [];
     this.alarmViews = new Map();  // name → /v1/alarms/{name}
+    this.early = [];              // events that came before the deployment was loaded
     this.latestTime = 0;          // the newest daemon time seen: the daemon's "now", about
   }
 
@@ -60,6 +61,9 @@ export class DeploymentView extends View {
       this.noteTimes();
       this.renderAll();
       this.setupCharts();
+      const early = this.early;
+      this.early = [];
+      for (const e of early) this.onEvent(e);
       // The daemon pushes the charts' newest periods once a second on the event stream; the
       // window so far is read once, after watching starts, so no period falls between the two.
       stream.watchCharts(this.id);
@@ -96,7 +100,12 @@ export class DeploymentView extends View {
       this.onCharts(e.post);
       return;
     }
-    if (!this.d || e.deploymentId !== this.id) return;
+    if (e.deploymentId !== this.id) return;
+    if (!this.d) {
+      // Before the log is loaded: kept, and applied after it if the log did not have it yet.
+      this.early.push(e);
+      return;
+    }
     const last = this.events.length ? this.events[this.events.length - 1].seq : 0;
     if (e.seq <= last) return;  // seen already (a resumed stream)
     if (e.seq !== last + 1) {
