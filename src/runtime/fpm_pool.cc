@@ -479,6 +479,10 @@ void FpmPool::Launch(uint64_t generation) {
   // lines needed, and the daemon (root) can still connect to the 0600 socket.
   if (::geteuid() == 0 && !run_as) spec.argv.push_back("--allow-to-run-as-root");
   spec.cwd = config_.task_root;
+  // A daemon killed with SIGKILL cannot stop its masters, and a master outlives its parent: each
+  // would keep its workers (and their memory) for good. SIGTERM is php-fpm's quick shutdown, which
+  // takes the workers with it.
+  spec.parent_death_signal = SIGTERM;
   ApplyLimits(config_, env_->limits, &spec);
   Result<LaunchedProcess> launched = env_->launcher->Launch(spec);
   if (!launched.ok()) {

@@ -109,7 +109,8 @@ std::vector<std::string> SpawnEnvironment(const LaunchSpec& spec) {
   return out;
 }
 
-std::vector<std::string> WrapArgv(const LaunchSpec& spec, const WrapperPaths& wrappers) {
+std::vector<std::string> WrapArgv(const LaunchSpec& spec, const WrapperPaths& wrappers,
+                                  pid_t parent) {
   std::vector<std::string> out;
   if (!spec.cgroup_procs.empty()) {
     // The shell's pid is the program's: it joins the cgroup, then becomes the next wrapper. A
@@ -125,8 +126,10 @@ std::vector<std::string> WrapArgv(const LaunchSpec& spec, const WrapperPaths& wr
     if (spec.max_processes > 0) out.push_back(fmt::format("--nproc={}", spec.max_processes));
     out.push_back("--");
   }
-  if (spec.run_as) {
+  if (spec.run_as || spec.parent_death_signal > 0) {
     out.push_back(wrappers.setpriv.string());
+  }
+  if (spec.run_as) {
     out.push_back(fmt::format("--reuid={}", spec.run_as->uid));
     out.push_back(fmt::format("--regid={}", spec.run_as->gid));
     if (spec.run_as->groups.empty()) {
@@ -140,7 +143,21 @@ std::vector<std::string> WrapArgv(const LaunchSpec& spec, const WrapperPaths& wr
     }
     // No setuid binary can give the function back what the daemon took away.
     out.push_back("--no-new-privs");
-    out.push_back("--");
+  }
+  if (spec.parent_death_signal > 0) {
+    // setpriv sets it after changing the user, which clears it.
+    // setpriv takes a signal's name ("TERM"), not its number.
+    const char* name = ::sigabbrev_np(spec.parent_death_signal);
+    out.push_back(fmt::format("--pdeathsig={}", name != nullptr ? name : "KILL"));
+  }
+  if (spec.run_as || spec.parent_death_signal > 0) out.push_back("--");
+  if (spec.parent_death_signal > 0) {
+    out.push_back(wrappers.shell.string());
+    out.push_back("-c");
+    out.push_back(R"([ "$PPID" = "$0" ] && exec "$@")");
+    out.push_back(std::to_string(parent));
+  }
+  if (spec.run_as) {
     // The loader variables SpawnEnvironment held back from the root wrappers, given back as USER.
     std::vector<std::string> held;
     for (const std::string& e : spec.env) {
@@ -221,7 +238,7 @@ class PosixProcessLauncher final : public ProcessLauncher {
   Result<LaunchedProcess> Launch(const LaunchSpec& spec) override {
     if (spec.argv.empty()) return InvalidArgument("empty argv");
     const bool wrapped = spec.data_limit_bytes > 0 || spec.max_processes > 0 || spec.run_as ||
-                         !spec.cgroup_procs.empty();
+                         !spec.cgroup_procs.empty() || spec.parent_death_signal > 0;
     std::vector<std::string> args = spec.argv;
     if (wrapped) {
       // The wrappers exec the program with execvp and the child's PATH, which the function may
@@ -242,7 +259,7 @@ class PosixProcessLauncher final : public ProcessLauncher {
       }
       LaunchSpec resolved = spec;
       resolved.argv[0] = std::move(program);
-      args = WrapArgv(resolved, wrappers_);
+      args = WrapArgv(resolved, wrappers_, ::getpid());
     }
     CUTOVER_ASSIGN_OR_RETURN(auto out, MakePipe());
     CUTOVER_ASSIGN_OR_RETURN(auto err, MakePipe());

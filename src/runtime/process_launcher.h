@@ -86,6 +86,10 @@ struct LaunchSpec {
   // The cgroup.procs file of the cgroup the process must run in (MemoryCgroups::Create); empty:
   // the daemon's.
   std::filesystem::path cgroup_procs;
+  // The signal the process gets when the daemon's thread that launched it ends (PR_SET_PDEATHSIG,
+  // set by setpriv after any change of user, which would clear it); 0: none. For a process that
+  // would otherwise outlive a SIGKILLed daemon, like a php-fpm master serving nobody.
+  int parent_death_signal = 0;
 };
 
 // Paths of the exec wrappers the POSIX launcher puts in front of a program with limits.
@@ -99,15 +103,22 @@ struct WrapperPaths {
 // The argv actually exec'd for `spec`, whose argv[0] is already resolved to a path:
 //   [sh -c 'echo $$ > "$0" && exec "$@"' CGROUP_PROCS]
 //   [prlimit --data=B --nproc=N --]
-//   [setpriv --reuid=U --regid=G --groups=G1,G2|--clear-groups --no-new-privs --] argv...
-//   [env NAME=VALUE...]
+//   [setpriv [--reuid=U --regid=G --groups=G1,G2|--clear-groups --no-new-privs]
+//            [--pdeathsig=SIG] --]
+//   [sh -c '[ "$PPID" = "$0" ] && exec "$@"' PARENT]
+//   [env NAME=VALUE...] argv...
 // Each wrapper only when something asks for it; spec.argv unchanged when nothing does. Pure.
+//
+// A parent death signal set after the parent (`parent`, the daemon) has died is never sent: the
+// shell after setpriv goes on only while the daemon is still its parent, so a process launched
+// just before the daemon was killed does not outlive it either.
 //
 // With run_as the wrappers before setpriv run as root, and a function's environment must not reach
 // them: LD_PRELOAD or an LD_LIBRARY_PATH into its code would run the function's code as root. The
 // variables glibc ignores in privileged programs (IsLoaderVariable) are held back from the spawn
 // (SpawnEnvironment) and given to the program by `env` after setpriv, as the user.
-std::vector<std::string> WrapArgv(const LaunchSpec& spec, const WrapperPaths& wrappers);
+std::vector<std::string> WrapArgv(const LaunchSpec& spec, const WrapperPaths& wrappers,
+                                  pid_t parent);
 
 // Whether "NAME=value" names a variable glibc drops for setuid programs (LD_*, GCONV_PATH,
 // GLIBC_TUNABLES, ...: the dynamic loader's and libc's ways to load code or files). Pure.

@@ -246,6 +246,23 @@ TEST(DeploymentsTest, SeedStoryGoodVersionReachesAllTrafficFaultyOneIsRolledBack
   EXPECT_EQ(after.headers.at("x-cutover-version"), "2");
 }
 
+// The pids of the php-fpm masters whose configuration lies under `root` (the daemon names it on
+// the master's command line: "php-fpm: master process (ROOT/data/fpm/.../php-fpm.conf)").
+std::vector<int> FpmMastersUnder(const fs::path& root) {
+  std::vector<int> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmdline.starts_with("php-fpm: master") && cmdline.find(root.string()) != std::string::npos) {
+      out.push_back(std::stoi(name));
+    }
+  }
+  return out;
+}
+
 TEST(DeploymentsTest, DaemonKilledAtManyPointsOfADeploymentResumesItConsistently) {
   if (!fs::exists("/usr/sbin/php-fpm8.2")) GTEST_SKIP() << "php-fpm8.2 is not installed";
   fs::path root = MakeTempDir("cutover-crash");
@@ -269,6 +286,10 @@ TEST(DeploymentsTest, DaemonKilledAtManyPointsOfADeploymentResumesItConsistently
     }
     daemon->Kill();
     ++kills;
+    // Nothing of the killed daemon's keeps running: its php-fpm master (and so its workers) got
+    // SIGTERM when the daemon died.
+    EXPECT_TRUE(WaitFor([&] { return FpmMastersUnder(root).empty(); }, std::chrono::seconds(10)))
+        << "php-fpm masters left by the killed daemon: " << FpmMastersUnder(root).size();
     daemon = Daemon::Start(root / "data", {"--time-scale", "60"});
     Snapshot s = Read(*daemon, id);
     ExpectConsistent(s);

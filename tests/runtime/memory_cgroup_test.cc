@@ -83,7 +83,7 @@ TEST(MemoryCgroupWrapTest, TheShellJoinsTheCgroupBeforeTheOtherWrappers) {
   WrapperPaths w{.shell = "/x/sh", .prlimit = "/x/prlimit", .setpriv = "/x/setpriv"};
   LaunchSpec spec{.argv = {"/usr/bin/node", "i.mjs"}, .env = {}, .cwd = {}, .max_processes = 9};
   spec.cgroup_procs = "/cg/i1/cgroup.procs";
-  EXPECT_EQ(WrapArgv(spec, w),
+  EXPECT_EQ(WrapArgv(spec, w, 1234),
             (std::vector<std::string>{"/x/sh", "-c", R"(echo $$ > "$0" && exec "$@")",
                                       "/cg/i1/cgroup.procs", "/x/prlimit", "--nproc=9", "--",
                                       "/usr/bin/node", "i.mjs"}));

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "runtime_fixture.h"
 
@@ -161,13 +163,13 @@ TEST(ProcessLauncherTest, DaemonDescriptorsAreNotInherited) {
 TEST(ProcessLauncherTest, WrapsTheProgramOnlyInWhatIsAsked) {
   WrapperPaths w{.prlimit = "/x/prlimit", .setpriv = "/x/setpriv"};
   LaunchSpec spec{.argv = {"/usr/bin/python3", "b.py"}, .env = {}, .cwd = {}};
-  EXPECT_EQ(WrapArgv(spec, w), spec.argv);
+  EXPECT_EQ(WrapArgv(spec, w, 1234), spec.argv);
   spec.data_limit_bytes = 128ull << 20;
-  EXPECT_EQ(WrapArgv(spec, w), (std::vector<std::string>{"/x/prlimit", "--data=134217728", "--",
+  EXPECT_EQ(WrapArgv(spec, w, 1234), (std::vector<std::string>{"/x/prlimit", "--data=134217728", "--",
                                                          "/usr/bin/python3", "b.py"}));
   spec.max_processes = 1024;
   spec.run_as = RunAs{65534, 65534};
-  EXPECT_EQ(WrapArgv(spec, w), (std::vector<std::string>{
+  EXPECT_EQ(WrapArgv(spec, w, 1234), (std::vector<std::string>{
                                    "/x/prlimit", "--data=134217728", "--nproc=1024", "--",
                                    "/x/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                                    "--no-new-privs", "--", "/usr/bin/python3", "b.py"}));
@@ -175,9 +177,92 @@ TEST(ProcessLauncherTest, WrapsTheProgramOnlyInWhatIsAsked) {
   spec.max_processes = 0;
   spec.run_as->groups = {65534, 27};
   EXPECT_EQ(
-      WrapArgv(spec, w),
+      WrapArgv(spec, w, 1234),
       (std::vector<std::string>{"/x/setpriv", "--reuid=65534", "--regid=65534", "--groups=65534,27",
                                 "--no-new-privs", "--", "/usr/bin/python3", "b.py"}));
+}
+
+TEST(ProcessLauncherTest, AParentDeathSignalIsSetLastBySetpriv) {
+  WrapperPaths w{.prlimit = "/x/prlimit", .setpriv = "/x/setpriv"};
+  LaunchSpec spec{.argv = {"/usr/sbin/php-fpm8.2"}, .env = {}, .cwd = {}};
+  spec.parent_death_signal = SIGTERM;
+  const std::vector<std::string> check = {"/bin/sh", "-c", R"([ "$PPID" = "$0" ] && exec "$@")",
+                                          "1234"};
+  std::vector<std::string> want = {"/x/setpriv", "--pdeathsig=TERM", "--"};
+  want.insert(want.end(), check.begin(), check.end());
+  want.push_back("/usr/sbin/php-fpm8.2");
+  EXPECT_EQ(WrapArgv(spec, w, 1234), want);
+  // After the change of user, which would clear it.
+  spec.run_as = RunAs{65534, 65534};
+  want = {"/x/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs",
+          "--pdeathsig=TERM", "--"};
+  want.insert(want.end(), check.begin(), check.end());
+  want.push_back("/usr/sbin/php-fpm8.2");
+  EXPECT_EQ(WrapArgv(spec, w, 1234), want);
+}
+
+// What a daemon killed with SIGKILL leaves behind: a process launched with a parent death signal
+// gets it when the thread that launched it ends, and only then.
+TEST(ProcessLauncherTest, AParentDeathSignalEndsTheProcessWithItsLaunchingThread) {
+  auto launcher = NewPosixProcessLauncher();
+  LaunchSpec spec{.argv = {"/bin/sleep", "60"}, .env = {}, .cwd = {}};
+  spec.parent_death_signal = SIGTERM;
+  Result<LaunchedProcess> p = InvalidArgument("not launched");
+  bool became_sleep = false;
+  std::thread([&] {
+    p = launcher->Launch(spec);
+    if (!p.ok()) return;
+    // setpriv sets the signal just before it becomes sleep; a thread that ended before that would
+    // leave nothing to send it.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!became_sleep && std::chrono::steady_clock::now() < deadline) {
+      std::ifstream comm("/proc/" + std::to_string(p->pid) + "/comm");
+      std::string name;
+      std::getline(comm, name);
+      became_sleep = name == "sleep";
+      if (!became_sleep) ::poll(nullptr, 0, 5);
+    }
+  }).join();
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_TRUE(became_sleep);
+  ExitStatus st = WaitExit(*launcher, *p);
+  EXPECT_EQ(st.signal, SIGTERM) << st.Describe();
+}
+
+// The daemon killed between the spawn and setpriv's prctl: the signal would be set after the
+// parent died, and never sent. The check after setpriv ends the process instead.
+TEST(ProcessLauncherTest, AProcessWhoseParentDiedBeforeItsDeathSignalWasSetEndsToo) {
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  const pid_t parent = ::fork();
+  ASSERT_GE(parent, 0);
+  if (parent == 0) {
+    // The "daemon": launches and dies at once, before the wrappers can have run.
+    auto launcher = NewPosixProcessLauncher();
+    LaunchSpec spec{.argv = {"/bin/sleep", "60"}, .env = {}, .cwd = {}};
+    spec.parent_death_signal = SIGTERM;
+    Result<LaunchedProcess> p = launcher->Launch(spec);
+    const pid_t pid = p.ok() ? p->pid : -1;
+    (void)!::write(pipe_fds[1], &pid, sizeof(pid));
+    ::_exit(0);
+  }
+  ::close(pipe_fds[1]);
+  pid_t pid = -1;
+  ASSERT_EQ(::read(pipe_fds[0], &pid, sizeof(pid)), static_cast<ssize_t>(sizeof(pid)));
+  ::close(pipe_fds[0]);
+  ::waitpid(parent, nullptr, 0);
+  ASSERT_GT(pid, 0);
+  // Gone, or a zombie nobody reaps (a container's init may not).
+  auto ended = [pid] {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const size_t close = text.rfind(')');
+    return text.empty() || (close != std::string::npos && text.substr(close + 2, 1) == "Z");
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!ended() && std::chrono::steady_clock::now() < deadline) ::poll(nullptr, 0, 10);
+  EXPECT_TRUE(ended()) << "pid " << pid << " outlived the process that launched it";
+  if (!ended()) ::kill(pid, SIGKILL);
 }
 
 // The daemon's PATH may start with a directory only root can enter (~/.pyenv/shims): the program
@@ -269,7 +354,7 @@ TEST(ProcessLauncherTest, LoaderVariablesReachOnlyTheProgramUnderRunAs) {
                   .run_as = RunAs{65534, 65534}};
   EXPECT_EQ(SpawnEnvironment(spec), (std::vector<std::string>{"FOO=1"}));
   EXPECT_EQ(
-      WrapArgv(spec, {.env = "/x/env", .setpriv = "/x/setpriv"}),
+      WrapArgv(spec, {.env = "/x/env", .setpriv = "/x/setpriv"}, 1234),
       (std::vector<std::string>{"/x/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                                 "--no-new-privs", "--", "/x/env", "LD_PRELOAD=/t/evil.so",
                                 "GCONV_PATH=/t/gconv", "/usr/bin/python3", "b.py"}));
