@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "api/admin_server.h"
+#include "fake_runtime.h"  // tests/deploy
 #include "router/snapshot.h"
 #include "store/state_store.h"
 
@@ -22,26 +23,6 @@ namespace {
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
 using tcp = asio::ip::tcp;
-
-// A runtime with nothing deployed: the stream needs none.
-class NoRuntime final : public runtime::RuntimeService {
- public:
-  void Register(const runtime::InstanceConfig&) override {}
-  void Retire(const runtime::VersionKey&) override {}
-  Status Prewarm(const runtime::VersionKey&, int) override { return Status::Ok(); }
-  void Invoke(const runtime::VersionKey&, runtime::Invocation,
-              runtime::InvokeCallback done) override {
-    done(runtime::InvokeResult{});
-  }
-  bool TakesHttp(const runtime::VersionKey&) const override { return false; }
-  void InvokeHttp(const runtime::VersionKey&, runtime::HttpInvocation,
-                  runtime::HttpCallback done) override {
-    done(runtime::HttpResult{});
-  }
-  void Tick() override {}
-  runtime::PoolStats Stats(const runtime::VersionKey&) const override { return {}; }
-  void Shutdown() override {}
-};
 
 class EventStreamTest : public ::testing::Test {
  protected:
@@ -98,7 +79,7 @@ class EventStreamTest : public ::testing::Test {
 
   fs::path root_;
   FakeClock clock_;
-  NoRuntime runtime_;
+  deploy::FakeRuntime runtime_;  // nothing deployed: the stream needs none
   router::RouteTableSnapshot routes_;
   std::unique_ptr<store::StateStore> store_ = store::CreateMemoryStore();
   std::unique_ptr<deploy::Publisher> publisher_;
