@@ -46,15 +46,19 @@ struct ServeOptions {
   // it).
   std::string node_id;
   int lease_ttl = 5;
-  // On SIGTERM the gateway stops accepting, closes idle connections and gives the requests in flight
-  // this long (seconds) to finish: API Gateway's 29 s integration timeout, plus one.
+  // On SIGTERM the gateway stops accepting, closes idle connections and gives the requests in
+  // flight this long (seconds) to finish: API Gateway's 29 s integration timeout, plus one.
   int drain_timeout = 30;
-  // "" (alarms read this node's metrics) or "prometheus://HOST:PORT" (the fleet's, from Prometheus).
+  // "" (alarms read this node's metrics) or "prometheus://HOST:PORT" (the fleet's, from
+  // Prometheus).
   std::string metrics_source;
   double time_scale = 1.0;     // --time-scale N (> 0)
   bool version_header = true;  // --no-version-header turns it off
   bool metrics = true;         // --no-metrics: the gateway records nothing (benchmarks)
   int workers = 0;             // --workers, 0 = number of cores
+  // --no-pin-workers: let the worker threads float instead of pinning each to a core
+  // (common/cpu_affinity.h).
+  bool pin_workers = true;
   // --queue-per-instance: invocations that may wait per allowed instance of a version before
   // further ones are throttled (429). Lambda itself queues nothing; the default absorbs bursts.
   int queue_per_instance = 10;

@@ -87,6 +87,9 @@ Command AddServeCommand(CLI::App& app, const ServeFn& serve) {
   sub->add_option("--workers", options->workers, "Gateway worker threads (0 = number of cores)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  sub->add_flag("!--no-pin-workers", options->pin_workers,
+                "Let the gateway worker threads float over the cores instead of pinning each to "
+                "one (pinned, a worker's connections and function instances share its core)");
   sub->add_option("--queue-per-instance", options->queue_per_instance,
                   "Requests that may wait per allowed instance before 429 (0 = throttle at once, "
                   "as Lambda does)")

@@ -1,7 +1,9 @@
 #include "daemon/serve.h"
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -28,6 +30,7 @@
 #include "api/admin_server.h"
 #include "api/event_hub.h"
 #include "common/clock.h"
+#include "common/cpu_affinity.h"
 #include "common/ids.h"
 #include "daemon/fleet_peers.h"
 #include "daemon/rollup_writer.h"
@@ -719,9 +722,20 @@ int Serve(const cli::ServeOptions& o) {
     drain_check();
   });
 
+  const std::vector<int> worker_cpus =
+      o.pin_workers ? WorkerCpus(nworkers, AllowedCpus()) : std::vector<int>{};
+  if (!worker_cpus.empty()) {
+    spdlog::info("gateway workers pinned to CPUs {} (--no-pin-workers lets them float)",
+                 fmt::join(worker_cpus, ", "));
+  }
   std::vector<std::thread> threads;
-  for (auto& ctx : worker_ctx) {
-    threads.emplace_back([c = ctx.get()] {
+  for (size_t i = 0; i < worker_ctx.size(); ++i) {
+    const int cpu = i < worker_cpus.size() ? worker_cpus[i] : -1;
+    threads.emplace_back([c = worker_ctx[i].get(), cpu, name = fmt::format("gateway-{}", i)] {
+      pthread_setname_np(pthread_self(), name.c_str());  // for top -H and /proc/PID/task
+      if (cpu >= 0) {
+        if (Status st = PinThisThread(cpu); !st.ok()) spdlog::warn("{}", st.message());
+      }
       auto guard = asio::make_work_guard(*c);
       c->run();
     });

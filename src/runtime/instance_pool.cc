@@ -86,6 +86,10 @@ void InstancePool::Invoke(Invocation invocation, InvokeCallback done) {
                     config_.key.function_name, config_.key.version);
   }
 
+  // Called on a gateway worker's thread, the invocation goes to an instance on that worker's
+  // context where there is one: no hand-off to another thread, and with pinned workers
+  // (common/cpu_affinity.h) the daemon's side of the invocation stays on one core.
+  const std::optional<size_t> here = env_->ContextOfThisThread();
   Deferred d;
   {
     std::lock_guard lock(mu_);
@@ -95,10 +99,10 @@ void InstancePool::Invoke(Invocation invocation, InvokeCallback done) {
           InvokeOutcome::kNotFound, "ResourceNotFoundException",
           fmt::format("Function not found: {}:{}", config_.key.function_name, config_.key.version));
       d.replies.emplace_back(std::move(pending.done), std::move(r));
-    } else if (auto [id, slot] = PickFreeLocked(); slot != nullptr) {
+    } else if (auto [id, slot] = PickFreeLocked(here); slot != nullptr) {
       AssignLocked(id, *slot, std::move(pending), d);
     } else if (live_ < config_.max_concurrency) {
-      NewSlotLocked(std::move(pending), d);
+      NewSlotLocked(std::move(pending), here ? *here : env_->NextContext(), d);
     } else if (config_.max_concurrency > 0 &&
                queue_.size() < static_cast<size_t>(std::max(0, config_.max_queue))) {
       queue_.push_back(std::move(pending));
@@ -118,7 +122,7 @@ Status InstancePool::Prewarm(int count) {
     std::lock_guard lock(mu_);
     if (retired_) return NotFound("version is retired");
     int target = std::min(count, config_.max_concurrency);
-    while (live_ < target) NewSlotLocked(std::nullopt, d);
+    while (live_ < target) NewSlotLocked(std::nullopt, env_->NextContext(), d);
   }
   Run(d);
   return Status::Ok();
@@ -412,7 +416,22 @@ InstancePool::Slot* InstancePool::Find(uint64_t id) {
   return it == slots_.end() ? nullptr : &it->second;
 }
 
-std::pair<uint64_t, InstancePool::Slot*> InstancePool::PickFreeLocked() {
+std::pair<uint64_t, InstancePool::Slot*> InstancePool::PickFreeLocked(std::optional<size_t> near) {
+  // Look at the few most recently freed only, so a pool with many idle instances pays no more per
+  // invocation than a small one.
+  constexpr size_t kNearScan = 16;
+  if (near) {
+    const size_t stop = free_.size() > kNearScan ? free_.size() - kNearScan : 0;
+    for (size_t i = free_.size(); i-- > stop;) {
+      Slot* s = Find(free_[i]);
+      if (s == nullptr || !s->in_free_list || s->context != *near) continue;
+      if (s->phase == Phase::kStopping || !s->api.CanAssign()) continue;
+      const uint64_t id = free_[i];
+      free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(i));
+      s->in_free_list = false;
+      return {id, s};
+    }
+  }
   while (!free_.empty()) {
     uint64_t id = free_.back();
     free_.pop_back();
@@ -436,11 +455,12 @@ void InstancePool::PushFreeLocked(uint64_t id, Slot& s) {
   free_.push_back(id);
 }
 
-void InstancePool::NewSlotLocked(std::optional<Pending> pending, Deferred& d) {
+void InstancePool::NewSlotLocked(std::optional<Pending> pending, size_t context, Deferred& d) {
   uint64_t id = next_id_++;
-  auto io = std::make_shared<InstanceIo>(id, weak_from_this(), env_->PickContext(), log_);
+  auto io = std::make_shared<InstanceIo>(id, weak_from_this(), *env_->contexts[context], log_);
   Slot& s = slots_[id];
   s.io = io;
+  s.context = context;
   s.phase = Phase::kLaunching;
   s.spawned_at = SteadyClock::now();
   s.deadline = s.spawned_at + env_->init_timeout;
@@ -535,7 +555,7 @@ void InstancePool::DispatchQueueLocked(Deferred& d) {
     if (slot != nullptr) {
       AssignLocked(id, *slot, std::move(next), d);
     } else {
-      NewSlotLocked(std::move(next), d);  // the lazy replacement
+      NewSlotLocked(std::move(next), env_->NextContext(), d);  // the lazy replacement
     }
   }
 }

@@ -1,7 +1,9 @@
 // InstancePool: the instances of one function version and the invocations waiting for them.
 //
 // Each instance runs one invocation at a time. Invoke() hands an invocation to a free instance (the
-// most recently used first, so surplus instances go idle and get stopped), else starts a new one
+// most recently used first, so surplus instances go idle and get stopped; from a gateway worker's
+// thread, one whose Runtime API runs on that worker's context first, and a new instance is placed
+// there too), else starts a new one
 // while fewer than max_concurrency exist (a cold start: the invocation waits for the instance's
 // init and reports its Init Duration), else queues it up to max_queue, else answers kThrottled. An
 // instance that finishes an invocation takes the next queued one before it even asks for it.
@@ -64,8 +66,16 @@ struct PoolEnvironment {
   // RuntimeSettings::on_function_line; may be empty.
   std::function<void(const VersionKey&, std::string_view line)> on_function_line;
 
-  boost::asio::io_context& PickContext() {
-    return *contexts[next_context.fetch_add(1, std::memory_order_relaxed) % contexts.size()];
+  boost::asio::io_context& PickContext() { return *contexts[NextContext()]; }
+  size_t NextContext() {
+    return next_context.fetch_add(1, std::memory_order_relaxed) % contexts.size();
+  }
+  // The index in `contexts` of the one the calling thread runs, if it runs one of them.
+  std::optional<size_t> ContextOfThisThread() const {
+    for (size_t i = 0; i < contexts.size(); ++i) {
+      if (contexts[i]->get_executor().running_in_this_thread()) return i;
+    }
+    return std::nullopt;
   }
   // on_function_line bound to one version's key (a copy: it outlives nothing); empty when
   // on_function_line is.
@@ -153,6 +163,7 @@ class InstancePool final : public VersionPool, public std::enable_shared_from_th
     SystemTime last_used;  // Clock time, for the idle timeout
     int max_memory_mb = 0;
     std::filesystem::path cgroup;  // its memory cgroup (MemoryCgroups), or empty
+    size_t context = 0;            // its InstanceIo's, an index in PoolEnvironment::contexts
   };
 
   // Side effects collected under the mutex and run after it is released.
@@ -170,9 +181,14 @@ class InstancePool final : public VersionPool, public std::enable_shared_from_th
   void LaunchFailed(uint64_t id, std::string_view error_type, std::string_view message);
 
   Slot* Find(uint64_t id) CUTOVER_REQUIRES(mu_);
-  std::pair<uint64_t, Slot*> PickFreeLocked() CUTOVER_REQUIRES(mu_);
+  // A free instance: the most recently used one on context `near` when one of the last few freed
+  // is there, else the most recently used of all.
+  std::pair<uint64_t, Slot*> PickFreeLocked(std::optional<size_t> near = std::nullopt)
+      CUTOVER_REQUIRES(mu_);
   void PushFreeLocked(uint64_t id, Slot& s) CUTOVER_REQUIRES(mu_);
-  void NewSlotLocked(std::optional<Pending> pending, Deferred& d) CUTOVER_REQUIRES(mu_);
+  // A new instance whose Runtime API runs on contexts[context].
+  void NewSlotLocked(std::optional<Pending> pending, size_t context, Deferred& d)
+      CUTOVER_REQUIRES(mu_);
   void AssignLocked(uint64_t id, Slot& s, Pending pending, Deferred& d) CUTOVER_REQUIRES(mu_);
   // The slot's invocation is gone (answered, failed or requeued). With AssignLocked, the only
   // places `current` changes, so busy_ stays the number of slots holding one.

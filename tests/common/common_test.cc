@@ -1,9 +1,12 @@
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "common/clock.h"
+#include "common/cpu_affinity.h"
 #include "common/ids.h"
 #include "common/random.h"
 #include "common/sha256.h"
@@ -58,6 +61,34 @@ TEST(IdsTest, RequestIdsAreUuidV4Shaped) {
 
 TEST(Sha256Test, KnownDigest) {
   EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(CpuAffinityTest, WorkersTakeTheAllowedCpusInTurn) {
+  EXPECT_EQ(WorkerCpus(2, {0, 1}), (std::vector<int>{0, 1}));
+  EXPECT_EQ(WorkerCpus(3, {2, 5}), (std::vector<int>{2, 5, 2}));
+  EXPECT_EQ(WorkerCpus(1, {4, 6, 7}), (std::vector<int>{4}));
+  // One core: nothing to gain, so nothing is pinned; no workers, no CPUs.
+  EXPECT_TRUE(WorkerCpus(2, {3}).empty());
+  EXPECT_TRUE(WorkerCpus(0, {0, 1}).empty());
+  EXPECT_TRUE(WorkerCpus(2, {}).empty());
+}
+
+TEST(CpuAffinityTest, PinningAThreadLeavesTheOthersFree) {
+  const std::vector<int> allowed = AllowedCpus();
+  ASSERT_FALSE(allowed.empty());
+  const int target = allowed.back();
+  std::vector<int> seen;
+  Status pinned = Internal("not run");
+  std::thread t([&] {
+    pinned = PinThisThread(target);
+    seen = AllowedCpus();  // sched_getaffinity(0) is the calling thread's mask
+  });
+  t.join();
+  ASSERT_TRUE(pinned.ok()) << pinned.ToString();
+  EXPECT_EQ(seen, std::vector<int>{target});
+  EXPECT_EQ(AllowedCpus(), allowed);
+  EXPECT_FALSE(PinThisThread(-1).ok());
+  EXPECT_FALSE(PinThisThread(CPU_SETSIZE).ok());
 }
 
 }  // namespace

@@ -7,9 +7,11 @@
 #include <boost/json.hpp>
 #include <fstream>
 #include <future>
+#include <map>
 #include <thread>
 #include <vector>
 
+#include "common/cpu_affinity.h"
 #include "harness.h"
 
 namespace cutover::testing {
@@ -120,7 +122,9 @@ TEST_F(PlatformTest, HttpApiRouteUsesPayloadFormat2) {
   const json::array& results = batch_answer.as_object().at("results").as_array();
   ASSERT_EQ(results.size(), 2u) << batch.body;
   EXPECT_EQ(results[0].as_object().at("id"), "count");
-  EXPECT_EQ(std::string(results[0].as_object().at("metric").as_string()).rfind("AWS/ApiGateway Count ", 0), 0u);
+  EXPECT_EQ(std::string(results[0].as_object().at("metric").as_string())
+                .rfind("AWS/ApiGateway Count ", 0),
+            0u);
   json::object expected = json::parse(single.body).as_object();
   expected["id"] = "bytes";
   EXPECT_EQ(results[1], expected) << batch.body << "\n" << single.body;
@@ -361,8 +365,9 @@ TEST_F(PlatformTest, InvokeApiReportsFunctionErrors) {
   // more invocation, one more error (other tests of the suite may share the daemon and call it).
   auto sum = [](const char* metric) {
     HttpResult q = daemon_->Admin(
-        "GET", std::string("/v1/metrics/query?namespace=AWS/Lambda&name=") + metric +
-                   "&dimensions=FunctionName=behaviours-dev-error&statistic=Sum&period=60&minutes=5");
+        "GET",
+        std::string("/v1/metrics/query?namespace=AWS/Lambda&name=") + metric +
+            "&dimensions=FunctionName=behaviours-dev-error&statistic=Sum&period=60&minutes=5");
     double total = 0;
     boost::system::error_code ec;
     json::value v = json::parse(q.body, ec);
@@ -431,6 +436,49 @@ TEST_F(PlatformTest, CannotReachDaemonExitsThree) {
   CommandResult r = RunCutover({"status", "--admin", "http://127.0.0.1:1"});
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("cutover serve"), std::string::npos) << r.err;
+}
+
+// Each gateway worker thread, by name, with the CPUs it may run on (Cpus_allowed_list).
+std::map<std::string, std::string> WorkerCpuLists(pid_t pid) {
+  std::map<std::string, std::string> out;
+  for (const auto& task :
+       fs::directory_iterator(fs::path("/proc") / std::to_string(pid) / "task")) {
+    std::string name;
+    std::getline(std::ifstream(task.path() / "comm"), name);
+    if (name.rfind("gateway-", 0) != 0) continue;
+    std::ifstream status(task.path() / "status");
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("Cpus_allowed_list:", 0) == 0) {
+        out[name] = line.substr(line.find_first_not_of(" \t", 18));
+      }
+    }
+  }
+  return out;
+}
+
+// Pinned, each worker keeps its connections, its instances' Runtime API endpoints and (through
+// the kernel's wake-affine rule) those instances on one core: docs/PERFORMANCE.md measured what
+// that saves. --no-pin-workers leaves them on every core the daemon may use.
+TEST(WorkerThreadsTest, EachGatewayWorkerIsPinnedToACoreOfItsOwnUnlessToldNot) {
+  const std::vector<int> allowed = AllowedCpus();
+  if (allowed.size() < 2) GTEST_SKIP() << "one core: nothing is pinned";
+  fs::path data = MakeTempDir("cutover-workers");
+  auto pinned = Daemon::Start(data / "pinned", {"--workers", "2"});
+  std::map<std::string, std::string> lists = WorkerCpuLists(pinned->pid());
+  EXPECT_EQ(lists, (std::map<std::string, std::string>{{"gateway-0", std::to_string(allowed[0])},
+                                                       {"gateway-1", std::to_string(allowed[1])}}));
+  EXPECT_NE(pinned->Log().find("gateway workers pinned to CPUs"), std::string::npos)
+      << pinned->Log();
+  EXPECT_TRUE(pinned->Stop());
+
+  auto floating = Daemon::Start(data / "floating", {"--workers", "2", "--no-pin-workers"});
+  lists = WorkerCpuLists(floating->pid());
+  ASSERT_EQ(lists.size(), 2u);
+  for (const auto& [name, list] : lists) {
+    EXPECT_EQ(list.find_first_of(",-") != std::string::npos, true) << name << ": " << list;
+  }
+  EXPECT_TRUE(floating->Stop());
+  fs::remove_all(data);
 }
 
 }  // namespace

@@ -88,6 +88,8 @@ class RuntimeFixture : public ::testing::Test {
   }
 
   RuntimeSettings& settings() { return settings_; }
+  // The test's worker contexts, as the daemon's gateway workers: settings().contexts after Start().
+  boost::asio::io_context& context(size_t i) { return *contexts_.at(i); }
   RuntimeService& service() { return *service_; }
   const std::filesystem::path& dir() const { return dir_; }
 

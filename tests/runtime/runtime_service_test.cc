@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/post.hpp>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -308,6 +309,48 @@ TEST_F(RuntimeServiceTest, RunsUpToMaxConcurrencyInstancesInParallel) {
   EXPECT_EQ(service().Stats(key).instances, 3);
 }
 
+// The gateway calls Invoke on its worker's thread. The instance that serves it should have its
+// Runtime API on that worker's context: no hand-off between threads, and with pinned workers one
+// core. The result comes back on the thread of the instance's context, which is what this sees.
+TEST_F(RuntimeServiceTest, AnInvocationFromAWorkerRunsOnAnInstanceOfThatWorkersContext) {
+  Start();
+  service().Register(Config("near", 1, TaskRoot("provided")));
+  VersionKey key{"near", 1};
+  auto invoke_from = [&](size_t k) {
+    auto promise = std::make_shared<std::promise<std::pair<InvokeResult, bool>>>();
+    auto future = promise->get_future();
+    boost::asio::post(context(k), [this, key, k, promise] {
+      Invocation inv;
+      inv.payload = R"({"action":"echo"})";
+      service().Invoke(key, std::move(inv), [this, k, promise](InvokeResult r) {
+        bool on_k = context(k).get_executor().running_in_this_thread();
+        promise->set_value({std::move(r), on_k});
+      });
+    });
+    EXPECT_EQ(future.wait_for(kDeadline), std::future_status::ready);
+    return future.get();
+  };
+
+  // The cold start from context 1 places the instance there (round-robin would pick context 0).
+  auto [cold, cold_on_1] = invoke_from(1);
+  ASSERT_EQ(cold.outcome, InvokeOutcome::kSuccess) << cold.payload;
+  EXPECT_GT(cold.init_duration_ms, 0);
+  EXPECT_TRUE(cold_on_1);
+
+  // A second instance, placed round-robin from the test's thread: context 0.
+  ASSERT_TRUE(service().Prewarm(key, 2).ok());
+  EXPECT_TRUE(LogsContain("near", "bootstrap starting pid", 2));
+  // Alternating callers each get their own context's instance, not the most recently used one.
+  for (int round = 0; round < 4; ++round) {
+    for (size_t k : {size_t{0}, size_t{1}}) {
+      auto [result, on_k] = invoke_from(k);
+      ASSERT_EQ(result.outcome, InvokeOutcome::kSuccess) << result.payload;
+      EXPECT_TRUE(on_k) << "round " << round << ", context " << k;
+    }
+  }
+  EXPECT_EQ(service().Stats(key).instances, 2);
+}
+
 TEST_F(RuntimeServiceTest, PrewarmStartsInstancesCappedAtMaxConcurrency) {
   Start();
   InstanceConfig config = Config("warm", 1, TaskRoot("provided"));
@@ -600,8 +643,7 @@ TEST_F(FpmServiceTest, PhpFpmServesEventsAndStopsWhenIdle) {
   EXPECT_TRUE(TickUntil([&] { return service().Stats(key).instances == 0; }));
   EXPECT_TRUE(LogsContain("fpm", "php-fpm stopped after 300 s idle"));
   // The next request starts it again.
-  EXPECT_EQ(Invoke(key, R"({"httpMethod":"GET","path":"/echo"})").outcome,
-            InvokeOutcome::kSuccess);
+  EXPECT_EQ(Invoke(key, R"({"httpMethod":"GET","path":"/echo"})").outcome, InvokeOutcome::kSuccess);
   EXPECT_EQ(service().Stats(key).restarts, 0);
 }
 
