@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <array>
 #include <ctime>
 
 namespace cutover::gateway {
@@ -97,24 +98,28 @@ bool IsValidUtf8(std::string_view bytes) {
   return true;
 }
 
+// The bytes a JSON string carries as they are: printable ASCII other than '"' and '\\'.
+constexpr std::array<bool, 256> kJsonPlain = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x80; ++c) plain[c] = c != '"' && c != '\\';
+  return plain;
+}();
+
 void AppendJsonString(std::string* out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
   size_t i = 0;
   while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-      // Copy the run of plain ASCII in one go.
-      size_t j = i + 1;
-      while (j < text.size()) {
-        const auto d = static_cast<unsigned char>(text[j]);
-        if (d < 0x20 || d >= 0x80 || d == '"' || d == '\\') break;
-        ++j;
-      }
+    // Copy the run of plain ASCII in one go (one table look-up per byte: this runs over every
+    // header and path of every event).
+    size_t j = i;
+    while (j < text.size() && kJsonPlain[static_cast<unsigned char>(text[j])]) ++j;
+    if (j > i) {
       out->append(text.data() + i, j - i);
       i = j;
-      continue;
+      if (i == text.size()) break;
     }
+    const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
       const size_t len = Utf8SequenceLength(text, i);
       if (len == 0) {
