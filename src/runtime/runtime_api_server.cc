@@ -1,5 +1,6 @@
 #include "runtime/runtime_api_server.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -9,7 +10,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <charconv>
 #include <optional>
 
 #include "runtime/peer_process.h"
@@ -84,9 +84,8 @@ class ApiConnection final : public std::enable_shared_from_this<ApiConnection> {
   void WriteEvent(NextEvent event) {
     BeginHead(200);
     AddHeader("Lambda-Runtime-Aws-Request-Id", event.request_id);
-    char deadline[24];
-    auto [end, ec] = std::to_chars(deadline, deadline + sizeof deadline, event.deadline_epoch_ms);
-    AddHeader("Lambda-Runtime-Deadline-Ms", std::string_view(deadline, end - deadline));
+    const fmt::format_int deadline(event.deadline_epoch_ms);
+    AddHeader("Lambda-Runtime-Deadline-Ms", std::string_view(deadline.data(), deadline.size()));
     AddHeader("Lambda-Runtime-Invoked-Function-Arn", event.invoked_function_arn);
     AddHeader("Lambda-Runtime-Trace-Id", event.trace_id);
     if (!event.client_context.empty()) {
@@ -219,9 +218,7 @@ class ApiConnection final : public std::enable_shared_from_this<ApiConnection> {
   void BeginHead(int status) {
     head_.clear();
     head_.append("HTTP/1.1 ");
-    char code[8];
-    auto [end, ec] = std::to_chars(code, code + sizeof code, status);
-    head_.append(code, end - code).push_back(' ');
+    head_.append(fmt::format_int(status).c_str()).push_back(' ');
     const beast::string_view reason = http::obsolete_reason(static_cast<http::status>(status));
     head_.append(reason.data(), reason.size());
     head_.append("\r\nContent-Type: application/json\r\n");
@@ -237,9 +234,7 @@ class ApiConnection final : public std::enable_shared_from_this<ApiConnection> {
   }
   // After body_ is set.
   void EndHead() {
-    char length[24];
-    auto [end, ec] = std::to_chars(length, length + sizeof length, body_.size());
-    head_.append("Content-Length: ").append(length, end - length).append("\r\n");
+    head_.append("Content-Length: ").append(fmt::format_int(body_.size()).c_str()).append("\r\n");
     if (!keep_alive_) head_.append("Connection: close\r\n");
     head_.append("\r\n");
   }
