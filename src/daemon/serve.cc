@@ -732,10 +732,11 @@ int Serve(const cli::ServeOptions& o) {
   for (size_t i = 0; i < worker_ctx.size(); ++i) {
     const int cpu = i < worker_cpus.size() ? worker_cpus[i] : -1;
     threads.emplace_back([c = worker_ctx[i].get(), cpu, name = fmt::format("gateway-{}", i)] {
-      pthread_setname_np(pthread_self(), name.c_str());  // for top -H and /proc/PID/task
       if (cpu >= 0) {
         if (Status st = PinThisThread(cpu); !st.ok()) spdlog::warn("{}", st.message());
       }
+      // For top -H and /proc/PID/task; named once pinned, so a worker seen by name is set up.
+      pthread_setname_np(pthread_self(), name.c_str());
       auto guard = asio::make_work_guard(*c);
       c->run();
     });

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <chrono>
 #include <fstream>
 #include <future>
 #include <map>
@@ -456,6 +457,18 @@ std::map<std::string, std::string> WorkerCpuLists(pid_t pid) {
   return out;
 }
 
+// The workers name (and pin) themselves when their threads start, which may be just after the
+// daemon reports it is listening: waits, with a deadline, until `count` of them have.
+std::map<std::string, std::string> WaitForWorkers(pid_t pid, size_t count) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::map<std::string, std::string> lists = WorkerCpuLists(pid);
+  while (lists.size() < count && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling a condition
+    lists = WorkerCpuLists(pid);
+  }
+  return lists;
+}
+
 // Pinned, each worker keeps its connections, its instances' Runtime API endpoints and (through
 // the kernel's wake-affine rule) those instances on one core: docs/PERFORMANCE.md measured what
 // that saves. --no-pin-workers leaves them on every core the daemon may use.
@@ -464,7 +477,7 @@ TEST(WorkerThreadsTest, EachGatewayWorkerIsPinnedToACoreOfItsOwnUnlessToldNot) {
   if (allowed.size() < 2) GTEST_SKIP() << "one core: nothing is pinned";
   fs::path data = MakeTempDir("cutover-workers");
   auto pinned = Daemon::Start(data / "pinned", {"--workers", "2"});
-  std::map<std::string, std::string> lists = WorkerCpuLists(pinned->pid());
+  std::map<std::string, std::string> lists = WaitForWorkers(pinned->pid(), 2);
   EXPECT_EQ(lists, (std::map<std::string, std::string>{{"gateway-0", std::to_string(allowed[0])},
                                                        {"gateway-1", std::to_string(allowed[1])}}));
   EXPECT_NE(pinned->Log().find("gateway workers pinned to CPUs"), std::string::npos)
@@ -472,7 +485,7 @@ TEST(WorkerThreadsTest, EachGatewayWorkerIsPinnedToACoreOfItsOwnUnlessToldNot) {
   EXPECT_TRUE(pinned->Stop());
 
   auto floating = Daemon::Start(data / "floating", {"--workers", "2", "--no-pin-workers"});
-  lists = WorkerCpuLists(floating->pid());
+  lists = WaitForWorkers(floating->pid(), 2);
   ASSERT_EQ(lists.size(), 2u);
   for (const auto& [name, list] : lists) {
     EXPECT_EQ(list.find_first_of(",-") != std::string::npos, true) << name << ": " << list;
