@@ -261,8 +261,9 @@ class WebhookSender::Impl : public std::enable_shared_from_this<Impl> {
                           ssl::context::no_tlsv1_1,
                       ec);
     tls_->set_verify_mode(ssl::verify_peer, ec);
-    tls_->set_default_verify_paths(ec);
-    if (ec) spdlog::warn("webhooks: no system certificate store: {}", ec.message());
+    // The system store is loaded at the first https:// delivery (UseSystemStore): it costs tens of
+    // milliseconds of start-up and over a megabyte per sender, and most daemons never send one.
+    // The extra CA certificates are few and are checked here, so a bad one is reported at start.
     if (!settings_.extra_ca_pem.empty()) {
       tls_->add_certificate_authority(asio::buffer(settings_.extra_ca_pem), ec);
       if (ec) {
@@ -284,6 +285,7 @@ class WebhookSender::Impl : public std::enable_shared_from_this<Impl> {
       return;
     }
     d->target = std::move(*target);
+    if (d->target.tls) UseSystemStore();
     if (d->target.tls && !tls_error_.empty()) {
       d->error = tls_error_;
       Record(*d, DeliveryOutcome::kFailed);
@@ -446,6 +448,16 @@ class WebhookSender::Impl : public std::enable_shared_from_this<Impl> {
     }
   }
 
+  // Adds the system's certificate store to the TLS context, once. Runs on the control loop before
+  // the delivery that needs it starts, so no attempt is using the context yet.
+  void UseSystemStore() {
+    if (system_store_loaded_) return;
+    system_store_loaded_ = true;
+    error_code ec;
+    tls_->set_default_verify_paths(ec);
+    if (ec) spdlog::warn("webhooks: no system certificate store: {}", ec.message());
+  }
+
   // "alarm errors: ALARM POST https://example.com/hook"
   static std::string LogPrefix(const Delivery& d) {
     const WebhookMessage& m = d.message;
@@ -458,6 +470,7 @@ class WebhookSender::Impl : public std::enable_shared_from_this<Impl> {
   WebhookSettings settings_;
   std::shared_ptr<ssl::context> tls_;              // shared with running attempts
   std::string tls_error_;                          // non-empty: https:// deliveries fail with it
+  bool system_store_loaded_ = false;               // UseSystemStore() has run
   std::deque<std::shared_ptr<Delivery>> pending_;  // oldest first
   size_t running_ = 0;                             // started and not finished
   bool stopped_ = false;

@@ -8,7 +8,9 @@
 // gets 5xx/429 is retried after backoff_base * 2^(n-1), up to max_attempts attempts; 2xx is
 // success; any other status, and a TLS certificate that does not verify, is final. https://
 // verifies the server's certificate against the system store (plus extra_ca_pem) and its host
-// name, and sends SNI. Redirects are not followed. The response body is not read.
+// name, and sends SNI. The system store is read at the first https:// delivery, not at
+// construction: it takes longer to load than the rest of the daemon's start-up, and over a
+// megabyte. Redirects are not followed. The response body is not read.
 //
 // Bounds: at most max_pending deliveries are pending (queued, in flight or waiting to retry); a
 // new one beyond that drops the oldest, with a warning. At most max_concurrent run at once; the

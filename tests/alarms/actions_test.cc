@@ -24,6 +24,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <string>
@@ -697,6 +699,40 @@ TEST_F(ActionDispatcherTest, HttpsRejectsACertificateForAnotherHost) {
   ASSERT_EQ(log.size(), 1u);
   EXPECT_EQ(log[0].outcome, DeliveryOutcome::kFailed);
   EXPECT_NE(log[0].error.find("IP address mismatch"), std::string::npos) << log[0].error;
+}
+
+// The system store is read at the first https:// delivery, not when the daemon starts (it is slow
+// to load and most daemons never use it). OpenSSL reads SSL_CERT_FILE as the system store, so a
+// certificate named there after the dispatcher exists is trusted only if the store is read late.
+TEST_F(ActionDispatcherTest, HttpsReadsTheSystemStoreAtTheFirstHttpsDelivery) {
+  TestCert cert = MakeSelfSignedCert("IP:127.0.0.1");
+  TestServer server(ioc_, ServerTls(cert));
+  Dispatcher(FastSettings());  // the system store only
+  const std::string file = ::testing::TempDir() + "actions_test_system_store.pem";
+  {
+    std::FILE* f = std::fopen(file.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fwrite(cert.cert_pem.data(), 1, cert.cert_pem.size(), f);
+    std::fclose(f);
+  }
+  const char* before = std::getenv("SSL_CERT_FILE");
+  const std::string saved = before != nullptr ? before : "";
+  ::setenv("SSL_CERT_FILE", file.c_str(), 1);
+  AlarmSpec spec = MetricAlarm();
+  spec.alarm_actions = Urls({server.Url("/alarm")});
+  DispatchAlarm(spec);
+  const bool settled = Settled();
+  if (before != nullptr) {
+    ::setenv("SSL_CERT_FILE", saved.c_str(), 1);
+  } else {
+    ::unsetenv("SSL_CERT_FILE");
+  }
+  std::remove(file.c_str());
+  ASSERT_TRUE(settled);
+  std::vector<DeliveryRecord> log = dispatcher_->Deliveries("errors");
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].outcome, DeliveryOutcome::kDelivered) << log[0].error;
+  EXPECT_EQ(server.requests().size(), 1u);
 }
 
 // ---- The engine
