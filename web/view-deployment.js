@@ -91,9 +91,12 @@ export class DeploymentView extends View {
 
   onEvent(e) {
     if (e.type === '$reconnected') {
-      // The events and chart posts sent while the stream was down: read the log and the window again.
+      // The events and chart posts sent while the stream was down: read the log, the window and
+      // the alarms' series again. The pushes that would have finished the periods seen before the
+      // gap are lost, so the series read now replaces what the page holds.
       this.reload();
       if (this.metricCache) this.refreshMetrics(this.metricCache.period);
+      this.refreshAlarms({replace: true});
       return;
     }
     if (e.type === '$charts') {
@@ -431,8 +434,10 @@ export class DeploymentView extends View {
       : 'No per-version metrics yet: they appear once requests reach the alias.';
   }
 
-  // Reads each watched alarm and its metric over the whole window once; pushes keep them current.
-  async refreshAlarms() {
+  // Reads each watched alarm and its metric over the whole window: once at load, where a period
+  // already pushed is kept (the push may be newer than the read), and after a reconnect with
+  // `replace`, where the read wins. Pushes keep them current in between.
+  async refreshAlarms({replace = false} = {}) {
     if (!this.alarmCharts) return;
     const {start, end} = this.window();
     await Promise.all([...this.alarmCharts.keys()].map(async (name) => {
@@ -454,8 +459,9 @@ export class DeploymentView extends View {
       if (!this.alive) return;
       const state = this.alarmData.get(name) || {alarm, series: new Map(), period: alarm.period};
       if (!this.alarmData.has(name)) this.alarmData.set(name, state);
+      if (replace) state.alarm = alarm;
       for (const p of (series && series.datapoints) || []) {
-        if (!state.series.has(Number(p.timestamp))) state.series.set(Number(p.timestamp), p);
+        if (replace || !state.series.has(Number(p.timestamp))) state.series.set(Number(p.timestamp), p);
       }
       this.drawAlarm(name);
     }));

@@ -6,7 +6,9 @@
 // deploys examples/seed as v1 and v2, opens the dashboard in Debian's headless Chromium through
 // playwright-core, follows the deployment from the overview, checks that the traffic split moves
 // from step to step, clicks "Stop and roll back", confirms, and checks the page shows the rollback
-// and the gateway answers from v1 again. Screenshots go to --out.
+// and the gateway answers from v1 again. Then it SIGKILLs the daemon and starts it again on the
+// same ports and data, and checks the page reconnects by itself and reads again what the gap lost
+// (the deployment's log and its alarms). Screenshots go to --out.
 //
 // Exit codes: 0 passed, 1 failed, 77 skipped (no /usr/bin/chromium; ctest's SKIP_RETURN_CODE).
 // Every wait is a condition polled against a deadline; the daemon and Chromium are ended on every
@@ -116,30 +118,39 @@ async function main() {
     fs.rmSync(tmp, {recursive: true, force: true});
   });
 
-  // ---- the daemon
+  // ---- the daemon (started again, on the same ports and data, after the SIGKILL below)
   const ready = path.join(tmp, 'ready.json');
-  const daemon = spawn(args.cutover, ['serve', '--port', '0', '--admin-port', '0', '--time-scale', '60',
-    '--ready-file', ready, '--data', path.join(tmp, 'data'), '--log-level', 'info'], {
-    stdio: ['ignore', fs.openSync(path.join(tmp, 'daemon.out'), 'w'), fs.openSync(path.join(tmp, 'daemon.log'), 'w')],
-    detached: true,  // its own process group: function instances and php-fpm go with it
-  });
+  let daemon = null;
   let daemonExit = null;
-  daemon.on('exit', (code, signal) => { daemonExit = {code, signal}; });
-  daemon.on('error', (e) => { daemonExit = {error: e.message}; });
-  cleanups.push(async () => {
+  const startDaemon = async (ports = ['--port', '0', '--admin-port', '0']) => {
+    fs.rmSync(ready, {force: true});
+    daemonExit = null;
+    const child = spawn(args.cutover, ['serve', ...ports, '--time-scale', '60',
+      '--ready-file', ready, '--data', path.join(tmp, 'data'), '--log-level', 'info'], {
+      stdio: ['ignore', fs.openSync(path.join(tmp, 'daemon.out'), 'a'), fs.openSync(path.join(tmp, 'daemon.log'), 'a')],
+      detached: true,  // its own process group: function instances and php-fpm go with it
+    });
+    daemon = child;
+    child.on('exit', (code, signal) => { if (daemon === child) daemonExit = {code, signal}; });
+    child.on('error', (e) => { if (daemon === child) daemonExit = {error: e.message}; });
+    return waitFor('the daemon to be ready', 30_000, () => {
+      if (daemonExit) throw new Fatal(`the daemon exited: ${JSON.stringify(daemonExit)}\n${fs.readFileSync(path.join(tmp, 'daemon.log'), 'utf8')}`);
+      if (!fs.existsSync(ready)) return null;
+      return JSON.parse(fs.readFileSync(ready, 'utf8'));
+    });
+  };
+  // SIGKILL to the daemon's process group (its instances and php-fpm too); returns once it is gone.
+  const killDaemon = async (signal = 'SIGKILL') => {
     if (daemonExit) return;
-    try { process.kill(-daemon.pid, 'SIGTERM'); } catch (e) { /* gone */ }
+    try { process.kill(-daemon.pid, signal); } catch (e) { /* gone */ }
     const deadline = Date.now() + 10_000;
     while (!daemonExit && Date.now() < deadline) await delay(50);
-    if (!daemonExit) {
-      try { process.kill(-daemon.pid, 'SIGKILL'); } catch (e) { /* gone */ }
-    }
+  };
+  cleanups.push(async () => {
+    await killDaemon('SIGTERM');
+    await killDaemon('SIGKILL');
   });
-  const urls = await waitFor('the daemon to be ready', 30_000, () => {
-    if (daemonExit) throw new Fatal(`the daemon exited: ${JSON.stringify(daemonExit)}\n${fs.readFileSync(path.join(tmp, 'daemon.log'), 'utf8')}`);
-    if (!fs.existsSync(ready)) return null;
-    return JSON.parse(fs.readFileSync(ready, 'utf8'));
-  });
+  const urls = await startDaemon();
   const admin = urls.admin;
   const gateway = urls.gateway;
   mark(`daemon ready: admin ${admin}, gateway ${gateway}`);
@@ -340,6 +351,29 @@ async function main() {
   await page.getByText('automatic rollback').waitFor({timeout: 5_000});
   await page.screenshot({path: path.join(out, 'rollback-deployment-375px.png'), fullPage: true});
   mark(`rollback deployment ${rollbackId} shown Succeeded`);
+
+  // ---- The daemon SIGKILLed and started again on the same ports: the page reconnects by itself and
+  // reads again what it missed, the alarms' series included (their pushes were lost in the gap).
+  await page.goto(`${admin}/#/deployments/${id}`);
+  await page.getByRole('heading', {level: 1, name: `Deployment ${id}`}).waitFor({timeout: 10_000});
+  await waitFor('the page to read the alarms', 10_000, () => requests.some((u) => u.startsWith('/v1/alarms/')));
+  await waitFor('the live indicator', 10_000, async () => (await page.locator('#conn').getAttribute('data-state')) === 'live');
+  await killDaemon();
+  await waitFor('the page to notice the daemon is gone', 15_000, async () =>
+    (await page.locator('#conn').getAttribute('data-state')) === 'reconnecting');
+  const beforeRestart = requests.length;
+  const port = (u) => new URL(u).port;
+  await startDaemon(['--port', port(gateway), '--admin-port', port(admin)]);
+  mark('daemon SIGKILLed and started again on the same ports');
+  await waitFor('the live indicator after the restart', 20_000, async () =>
+    (await page.locator('#conn').getAttribute('data-state')) === 'live');
+  const reread = await waitFor('the page to read the deployment and its alarms again', 10_000, () => {
+    const after = requests.slice(beforeRestart);
+    const alarms = after.filter((u) => u.startsWith('/v1/alarms/'));
+    return after.includes(`/v1/deployments/${id}`) && alarms.length ? alarms : null;
+  });
+  if (!((await status.textContent()) || '').includes('Stopped')) throw new Error('after the restart the page does not show the deployment Stopped');
+  mark(`page reconnected and read again: ${reread.join(', ')}`);
 
   if (pageErrors.length) throw new Error(`JavaScript errors in the page: ${pageErrors.join('; ')}`);
   return 0;
