@@ -362,6 +362,7 @@ int Serve(const cli::ServeOptions& o) {
   rs.contexts = worker_ptrs;
   rs.clock = clock.get();
   rs.run_as = run_as;
+  rs.instance_parent_death_signal = SIGKILL;
   rs.limit_memory = o.memory_limit != "off";
   rs.memory_cgroups = memory_cgroups;
   rs.on_function_line = [&emf_inbox](const runtime::VersionKey& key, std::string_view line) {

@@ -241,6 +241,7 @@ Result<LaunchSpec> BuildLaunchSpec(const InstanceConfig& config, const RuntimePa
                               daemon_ld ? daemon_ld : "");
   spec.cwd = config.task_root;
   ApplyLimits(config, limits, &spec);
+  spec.parent_death_signal = limits.parent_death_signal;
   return spec;
 }
 

@@ -55,6 +55,9 @@ struct ProcessLimits {
   std::shared_ptr<MemoryCgroups> cgroups;
   uint64_t max_processes = 0;  // RLIMIT_NPROC; 0: inherited
   std::optional<RunAs> run_as;
+  // A Runtime API instance's parent death signal (RuntimeSettings::instance_parent_death_signal);
+  // 0: none. php-fpm masters have their own (FpmPool).
+  int parent_death_signal = 0;
 };
 
 // Per-instance facts that go into the environment.
@@ -83,7 +86,8 @@ std::vector<std::string> BuildEnvironment(const InstanceConfig& config, const Ru
 // Sets the spec's data_limit_bytes, max_processes and run_as for a process of `config`'s version.
 void ApplyLimits(const InstanceConfig& config, const ProcessLimits& limits, LaunchSpec* spec);
 
-// BuildArgv + BuildEnvironment with the daemon's PATH, cwd = task_root, + ApplyLimits.
+// BuildArgv + BuildEnvironment with the daemon's PATH, cwd = task_root, + ApplyLimits, and
+// limits.parent_death_signal.
 Result<LaunchSpec> BuildLaunchSpec(const InstanceConfig& config, const RuntimePaths& paths,
                                    const InstanceIdentity& identity,
                                    const ProcessLimits& limits = {});

@@ -142,6 +142,7 @@ class RuntimeServiceImpl final : public RuntimeService {
     env_->limits.memory = settings.limit_memory;
     if (settings.limit_memory) env_->limits.cgroups = settings.memory_cgroups;
     env_->limits.max_processes = settings.max_processes;
+    env_->limits.parent_death_signal = settings.instance_parent_death_signal;
     if (settings.run_as) {
       env_->limits.run_as = settings.run_as->ids;
       std::error_code ec;

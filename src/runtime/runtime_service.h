@@ -153,6 +153,12 @@ struct RuntimeSettings {
   std::shared_ptr<MemoryCgroups> memory_cgroups;
   uint64_t max_processes = 1024;
   std::optional<UserAccount> run_as;
+  // The signal a Runtime API instance gets when the daemon's thread that launched it ends
+  // (LaunchSpec::parent_death_signal): `serve` sets SIGKILL, so a daemon killed outright leaves no
+  // instance behind, such as a bootstrap in the style of AWS's tutorial that retries /next
+  // forever. The thread must outlive the instance: serve launches from its worker and control
+  // threads, which end after Shutdown(). 0: none (tests that invoke from short-lived threads).
+  int instance_parent_death_signal = 0;
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
   std::chrono::milliseconds init_timeout{std::chrono::seconds(10)};
   // Contexts the Runtime API endpoints run on (the daemon passes its worker contexts), one strand

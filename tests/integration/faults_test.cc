@@ -20,9 +20,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/json.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -240,6 +242,88 @@ uint64_t SeedForThisRun() {
     return std::strtoull(s, nullptr, 10);
   }
   return std::random_device{}();
+}
+
+// The pids of the running processes whose parent is `parent` (/proc/PID/stat's fourth field).
+std::vector<pid_t> ChildrenOf(pid_t parent) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t paren = stat.rfind(')');  // the command name may hold spaces and parentheses
+    if (paren == std::string::npos) continue;
+    char state = 0;
+    int ppid = 0;
+    if (std::sscanf(stat.c_str() + paren + 1, " %c %d", &state, &ppid) == 2 && ppid == parent &&
+        state != 'Z') {
+      out.push_back(std::stoi(name));
+    }
+  }
+  return out;
+}
+
+// Whether `pid` has ended: no such process, or a zombie waiting for whoever adopted it.
+bool Ended(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t paren = stat.rfind(')');
+  return paren == std::string::npos || (paren + 2 < stat.size() && stat[paren + 2] == 'Z');
+}
+
+// A daemon killed outright leaves no function instance behind, whatever the instance does. This
+// bootstrap is AWS's custom-runtime tutorial without `set -e`: when /next cannot be reached it
+// tries again, forever, so before instances had a parent death signal it outlived the daemon,
+// polling a port nobody listened on (unless a cgroup sweep at the next start found it).
+TEST(DaemonFaultsTest, KilledDaemonLeavesNoFunctionInstanceRunning) {
+  const fs::path root = MakeTempDir("cutover-faults-orphans");
+  const fs::path service = root / "service";
+  fs::create_directories(service);
+  std::ofstream(service / "serverless.yml") << R"(service: orphans
+provider:
+  name: aws
+  runtime: provided.al2
+  stage: dev
+functions:
+  loop:
+    handler: bootstrap
+    events:
+      - http: GET /loop
+)";
+  std::ofstream(service / "bootstrap") << R"sh(#!/bin/bash
+API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation"
+HEADERS="$(mktemp)"
+while true; do
+  EVENT="$(curl -sS -D "$HEADERS" "$API/next")" || { sleep 0.05; continue; }
+  ID="$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)"
+  curl -sS -X POST "$API/$ID/response" -d '{"statusCode":200,"body":"looping"}' >/dev/null || true
+done
+)sh";
+  fs::permissions(service / "bootstrap", fs::perms::owner_all | fs::perms::group_read |
+                                             fs::perms::group_exec | fs::perms::others_read |
+                                             fs::perms::others_exec);
+  // Without limits the instance is exec'd as is; with RLIMIT_DATA through prlimit first.
+  for (const std::string mode : {"off", "rlimit"}) {
+    SCOPED_TRACE("--memory-limit " + mode);
+    auto daemon = Daemon::Start(root / ("data-" + mode), {"--memory-limit", mode});
+    CommandResult deployed = daemon->Deploy(service);
+    ASSERT_EQ(deployed.exit_code, 0) << deployed.out << deployed.err;
+    HttpResult first = daemon->Gateway("GET", "/loop");
+    ASSERT_EQ(first.status, 200) << first.body;
+    EXPECT_EQ(first.body, "looping");
+    const std::vector<pid_t> instances = ChildrenOf(daemon->pid());
+    ASSERT_EQ(instances.size(), 1u);
+
+    daemon->Kill();
+    const bool ended = WaitFor(
+        [&] { return std::all_of(instances.begin(), instances.end(), Ended); }, seconds(10));
+    EXPECT_TRUE(ended) << "the instance (pid " << instances[0] << ") outlived its daemon";
+    for (pid_t pid : instances) {
+      if (!Ended(pid)) ::kill(-pid, SIGKILL);  // its process group: the bootstrap and its curl
+    }
+  }
 }
 
 TEST(DaemonFaultsTest, KilledAtRandomPointsOfDeploysAndStoreWritesComesBackConsistent) {
