@@ -1,6 +1,7 @@
 // Fault injection against the real daemon (issue 7, section 3), daemon, processes and store: the
 // daemon SIGKILLed at random points of deploys and deployments (mid store write included), a
-// function instance SIGKILLed mid-request, a hook that never reports, a trigger endpoint that
+// function instance SIGKILLed mid-request, the daemon SIGKILLed under an instance that would
+// outlive it, a hook that never reports, a trigger endpoint that
 // never answers, a read-only data directory, a full disk (RLIMIT_FSIZE on the running daemon) and
 // a database locked by another process. Each test asserts what must survive: the daemon keeps
 // serving, deployments end in a valid state, the alias the gateway serves is the one in the
