@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -231,6 +232,31 @@ std::string ResolveProgram(const std::string& name, const std::optional<RunAs>& 
   return "";
 }
 
+// While alive, the calling thread may run on every CPU the process may (the main thread's set,
+// which serve never pins); the thread's own set comes back at destruction. Nothing happens when
+// the two sets are the same or the kernel will not say.
+class UnpinnedForSpawn {
+ public:
+  UnpinnedForSpawn() {
+    cpu_set_t process;
+    CPU_ZERO(&process);
+    CPU_ZERO(&thread_);
+    if (::sched_getaffinity(0, sizeof thread_, &thread_) != 0) return;
+    if (::sched_getaffinity(::getpid(), sizeof process, &process) != 0) return;
+    if (CPU_EQUAL(&process, &thread_)) return;
+    restore_ = ::sched_setaffinity(0, sizeof process, &process) == 0;
+  }
+  ~UnpinnedForSpawn() {
+    if (restore_) ::sched_setaffinity(0, sizeof thread_, &thread_);
+  }
+  UnpinnedForSpawn(const UnpinnedForSpawn&) = delete;
+  UnpinnedForSpawn& operator=(const UnpinnedForSpawn&) = delete;
+
+ private:
+  cpu_set_t thread_;
+  bool restore_ = false;
+};
+
 class PosixProcessLauncher final : public ProcessLauncher {
  public:
   explicit PosixProcessLauncher(WrapperPaths wrappers) : wrappers_(std::move(wrappers)) {}
@@ -303,8 +329,15 @@ class PosixProcessLauncher final : public ProcessLauncher {
     envp.push_back(nullptr);
 
     pid_t pid = -1;
-    // posix_spawnp searches the daemon's PATH for bare names; glibc reports exec failures here.
-    int rc = ::posix_spawnp(&pid, argv[0], actions, setup.attr(), argv.data(), envp.data());
+    int rc;
+    {
+      // The child inherits the calling thread's CPU affinity, and a gateway worker is pinned to
+      // one core: a function (a php-fpm master and all its workers) would be confined to it. It
+      // gets the daemon's own set instead, so a busy one can move to an idle core.
+      const UnpinnedForSpawn unpinned;
+      // posix_spawnp searches the daemon's PATH for bare names; glibc reports exec failures here.
+      rc = ::posix_spawnp(&pid, argv[0], actions, setup.attr(), argv.data(), envp.data());
+    }
     if (rc != 0) {
       return Unavailable(fmt::format("cannot execute {}: {}", args[0], std::strerror(rc)));
     }

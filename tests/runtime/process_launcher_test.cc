@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -199,6 +200,45 @@ TEST(ProcessLauncherTest, AParentDeathSignalIsSetLastBySetpriv) {
   want.insert(want.end(), check.begin(), check.end());
   want.push_back("/usr/sbin/php-fpm8.2");
   EXPECT_EQ(WrapArgv(spec, w, 1234), want);
+}
+
+// The Cpus_allowed_list line of /proc/PID/status ("0-1"); PID "self" is this process's main thread.
+std::string CpusAllowed(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("Cpus_allowed_list:")) return line.substr(line.find_first_not_of(" \t", 18));
+  }
+  return "";
+}
+
+// A gateway worker is pinned to one core; what it launches must not be (a php-fpm master and
+// its workers were all confined to the worker's core), and the worker stays pinned.
+TEST(ProcessLauncherTest, AProcessLaunchedFromAPinnedThreadMayRunOnEveryCpu) {
+  cpu_set_t all;
+  CPU_ZERO(&all);
+  ASSERT_EQ(::sched_getaffinity(0, sizeof all, &all), 0);
+  if (CPU_COUNT(&all) < 2) GTEST_SKIP() << "one CPU: nothing to pin";
+  int first = 0;
+  while (!CPU_ISSET(first, &all)) ++first;
+  auto launcher = NewPosixProcessLauncher();
+  LaunchSpec spec{.argv = {"/bin/sh", "-c", "grep Cpus_allowed_list /proc/$$/status"},
+                  .env = {},
+                  .cwd = {}};
+  Result<LaunchedProcess> p = InvalidArgument("not launched");
+  std::string thread_after;
+  std::thread([&] {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(first, &one);
+    ASSERT_EQ(::sched_setaffinity(0, sizeof one, &one), 0);
+    p = launcher->Launch(spec);
+    thread_after = CpusAllowed("self/task/" + std::to_string(::gettid()));
+  }).join();
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  Output o = ReadAll(*p);
+  EXPECT_EQ(o.out, "Cpus_allowed_list:\t" + CpusAllowed("self") + "\n");
+  EXPECT_EQ(thread_after, std::to_string(first));
+  WaitExit(*launcher, *p);
 }
 
 // What a daemon killed with SIGKILL leaves behind: a process launched with a parent death signal
