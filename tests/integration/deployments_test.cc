@@ -14,6 +14,7 @@
 #include "cli/event_stream.h"
 #include "common/http_client.h"
 #include "harness.h"
+#include "support/procfs.h"
 
 namespace cutover::testing {
 namespace {
@@ -248,16 +249,12 @@ TEST(DeploymentsTest, SeedStoryGoodVersionReachesAllTrafficFaultyOneIsRolledBack
 
 // The pids of the php-fpm masters whose configuration lies under `root` (the daemon names it on
 // the master's command line: "php-fpm: master process (ROOT/data/fpm/.../php-fpm.conf)").
-std::vector<int> FpmMastersUnder(const fs::path& root) {
-  std::vector<int> out;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+std::vector<pid_t> FpmMastersUnder(const fs::path& root) {
+  std::vector<pid_t> out;
+  for (pid_t pid : procfs::AllPids()) {
+    const std::string cmdline = procfs::Cmdline(pid);
     if (cmdline.starts_with("php-fpm: master") && cmdline.find(root.string()) != std::string::npos) {
-      out.push_back(std::stoi(name));
+      out.push_back(pid);
     }
   }
   return out;

@@ -37,6 +37,7 @@
 #include <thread>
 
 #include "harness.h"
+#include "support/procfs.h"
 
 namespace cutover::testing {
 namespace {
@@ -245,35 +246,6 @@ uint64_t SeedForThisRun() {
   return std::random_device{}();
 }
 
-// The pids of the running processes whose parent is `parent` (/proc/PID/stat's fourth field).
-std::vector<pid_t> ChildrenOf(pid_t parent) {
-  std::vector<pid_t> out;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const size_t paren = stat.rfind(')');  // the command name may hold spaces and parentheses
-    if (paren == std::string::npos) continue;
-    char state = 0;
-    int ppid = 0;
-    if (std::sscanf(stat.c_str() + paren + 1, " %c %d", &state, &ppid) == 2 && ppid == parent &&
-        state != 'Z') {
-      out.push_back(std::stoi(name));
-    }
-  }
-  return out;
-}
-
-// Whether `pid` has ended: no such process, or a zombie waiting for whoever adopted it.
-bool Ended(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t paren = stat.rfind(')');
-  return paren == std::string::npos || (paren + 2 < stat.size() && stat[paren + 2] == 'Z');
-}
-
 // A daemon killed outright leaves no function instance behind, whatever the instance does. This
 // bootstrap is AWS's custom-runtime tutorial without `set -e`: when /next cannot be reached it
 // tries again, forever, so before instances had a parent death signal it outlived the daemon,
@@ -314,15 +286,16 @@ done
     HttpResult first = daemon->Gateway("GET", "/loop");
     ASSERT_EQ(first.status, 200) << first.body;
     EXPECT_EQ(first.body, "looping");
-    const std::vector<pid_t> instances = ChildrenOf(daemon->pid());
+    const std::vector<pid_t> instances = procfs::ChildrenOf(daemon->pid());
     ASSERT_EQ(instances.size(), 1u);
 
     daemon->Kill();
-    const bool ended = WaitFor(
-        [&] { return std::all_of(instances.begin(), instances.end(), Ended); }, seconds(10));
+    const bool ended =
+        WaitFor([&] { return std::all_of(instances.begin(), instances.end(), procfs::Ended); },
+                seconds(10));
     EXPECT_TRUE(ended) << "the instance (pid " << instances[0] << ") outlived its daemon";
-    for (pid_t pid : instances) {
-      if (!Ended(pid)) ::kill(-pid, SIGKILL);  // its process group: the bootstrap and its curl
+    for (pid_t pid : instances) {  // their process groups: the bootstrap and its curl
+      if (!procfs::Ended(pid)) ::kill(-pid, SIGKILL);
     }
   }
 }

@@ -25,6 +25,7 @@
 #include "harness.h"
 #include "prometheus_server.h"
 #include "store/etcd_client.h"
+#include "support/procfs.h"
 
 namespace cutover::testing {
 namespace {
@@ -549,15 +550,6 @@ bool ReadUntilClosed(int fd, std::chrono::milliseconds timeout, std::string* got
   }
 }
 
-// A process that has exited but is not reaped yet (our child) or is gone.
-bool Exited(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return true;
-  const size_t paren = line.rfind(')');
-  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z';
-}
-
 TEST(FleetTest, ANodeLeavingOnSigtermResignsAndFinishesItsRequestsInFlight) {
   if (!EtcdServer::Installed()) GTEST_SKIP() << "etcd is not installed (scripts/install-deps)";
   fs::path root = MakeTempDir("cutover-fleet-leave");
@@ -632,7 +624,7 @@ TEST(FleetTest, ANodeLeavingOnSigtermResignsAndFinishesItsRequestsInFlight) {
       },
       std::chrono::seconds(10)));
   // ...but the node waits for the request it is running.
-  EXPECT_FALSE(Exited(a->pid()));
+  EXPECT_FALSE(procfs::Ended(a->pid()));
   EXPECT_NE(a->Log().find("draining 2 connection(s)"), std::string::npos) << a->Log();
 
   { std::ofstream touch(release); }
@@ -640,7 +632,7 @@ TEST(FleetTest, ANodeLeavingOnSigtermResignsAndFinishesItsRequestsInFlight) {
   EXPECT_EQ(answered.status, 200) << answered.error;
   EXPECT_EQ(answered.body, "released");
   EXPECT_EQ(answered.headers["connection"], "close");
-  ASSERT_TRUE(WaitFor([&] { return Exited(a->pid()); }, std::chrono::seconds(20))) << a->Log();
+  ASSERT_TRUE(WaitFor([&] { return procfs::Ended(a->pid()); }, std::chrono::seconds(20))) << a->Log();
   EXPECT_NE(a->Log().find("drained in"), std::string::npos) << a->Log();
   EXPECT_TRUE(a->Stop());  // reaps it: exit code 0
   a.reset();

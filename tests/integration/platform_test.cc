@@ -14,6 +14,7 @@
 
 #include "common/cpu_affinity.h"
 #include "harness.h"
+#include "support/procfs.h"
 
 namespace cutover::testing {
 namespace {
@@ -442,17 +443,8 @@ TEST_F(PlatformTest, CannotReachDaemonExitsThree) {
 // Each gateway worker thread, by name, with the CPUs it may run on (Cpus_allowed_list).
 std::map<std::string, std::string> WorkerCpuLists(pid_t pid) {
   std::map<std::string, std::string> out;
-  for (const auto& task :
-       fs::directory_iterator(fs::path("/proc") / std::to_string(pid) / "task")) {
-    std::string name;
-    std::getline(std::ifstream(task.path() / "comm"), name);
-    if (name.rfind("gateway-", 0) != 0) continue;
-    std::ifstream status(task.path() / "status");
-    for (std::string line; std::getline(status, line);) {
-      if (line.rfind("Cpus_allowed_list:", 0) == 0) {
-        out[name] = line.substr(line.find_first_not_of(" \t", 18));
-      }
-    }
+  for (const auto& [name, dir] : procfs::ThreadsOf(pid)) {
+    if (name.starts_with("gateway-")) out[name] = procfs::StatusField(dir, "Cpus_allowed_list");
   }
   return out;
 }

@@ -33,6 +33,7 @@
 #include "common/sha256.h"
 #include "runtime/fastcgi_params.h"
 #include "runtime/process_launcher.h"
+#include "support/procfs.h"
 
 namespace cutover::runtime::fastcgi {
 namespace {
@@ -727,20 +728,12 @@ int EnvInt(const char* name, int fallback) {
 
 // CPU seconds (user + system) used so far by the live processes of process group `pgid`.
 double GroupCpuSeconds(pid_t pgid) {
-  double ticks = 0;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    std::string name = entry.path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string stat = ReadFile(entry.path() / "stat");
-    size_t paren = stat.rfind(')');
-    if (paren == std::string::npos) continue;
-    std::istringstream fields(stat.substr(paren + 2));
-    std::vector<std::string> f;
-    for (std::string field; fields >> field && f.size() < 13;) f.push_back(field);
-    if (f.size() < 13 || std::atoi(f[2].c_str()) != pgid) continue;
-    ticks += std::atof(f[11].c_str()) + std::atof(f[12].c_str());
+  double seconds = 0;
+  for (pid_t pid : procfs::AllPids()) {
+    const std::optional<procfs::Stat> s = procfs::ReadStat(procfs::Dir(pid));
+    if (s && s->pgrp == pgid) seconds += s->cpu_seconds;
   }
-  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return seconds;
 }
 
 double SelfCpuSeconds() {

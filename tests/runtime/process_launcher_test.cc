@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "runtime_fixture.h"
+#include "support/procfs.h"
 
 namespace cutover::runtime {
 namespace {
@@ -129,10 +130,10 @@ TEST(ProcessLauncherTest, SignalGroupReachesGrandchildren) {
   // Both pipes reach end of file: nothing in the group holds them any more.
   ReadAll(*p);
   auto gone_by = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!testing::ProcessGone(grandchild) && std::chrono::steady_clock::now() < gone_by) {
+  while (!procfs::Ended(grandchild) && std::chrono::steady_clock::now() < gone_by) {
     ::poll(nullptr, 0, 5);
   }
-  EXPECT_TRUE(testing::ProcessGone(grandchild));
+  EXPECT_TRUE(procfs::Ended(grandchild));
 }
 
 TEST(ProcessLauncherTest, TryReapKillsWhatTheLeaderLeftBehind) {
@@ -202,15 +203,6 @@ TEST(ProcessLauncherTest, AParentDeathSignalIsSetLastBySetpriv) {
   EXPECT_EQ(WrapArgv(spec, w, 1234), want);
 }
 
-// The Cpus_allowed_list line of /proc/PID/status ("0-1"); PID "self" is this process's main thread.
-std::string CpusAllowed(const std::string& pid) {
-  std::ifstream in("/proc/" + pid + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with("Cpus_allowed_list:")) return line.substr(line.find_first_not_of(" \t", 18));
-  }
-  return "";
-}
-
 // A gateway worker is pinned to one core; what it launches must not be (a php-fpm master and
 // its workers were all confined to the worker's core), and the worker stays pinned.
 TEST(ProcessLauncherTest, AProcessLaunchedFromAPinnedThreadMayRunOnEveryCpu) {
@@ -232,11 +224,13 @@ TEST(ProcessLauncherTest, AProcessLaunchedFromAPinnedThreadMayRunOnEveryCpu) {
     CPU_SET(first, &one);
     ASSERT_EQ(::sched_setaffinity(0, sizeof one, &one), 0);
     p = launcher->Launch(spec);
-    thread_after = CpusAllowed("self/task/" + std::to_string(::gettid()));
+    thread_after = procfs::StatusField(procfs::Dir("self") / "task" / std::to_string(::gettid()),
+                                       "Cpus_allowed_list");
   }).join();
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   Output o = ReadAll(*p);
-  EXPECT_EQ(o.out, "Cpus_allowed_list:\t" + CpusAllowed("self") + "\n");
+  EXPECT_EQ(o.out, "Cpus_allowed_list:\t" +
+                       procfs::StatusField(procfs::Dir("self"), "Cpus_allowed_list") + "\n");
   EXPECT_EQ(thread_after, std::to_string(first));
   WaitExit(*launcher, *p);
 }
@@ -293,16 +287,10 @@ TEST(ProcessLauncherTest, AProcessWhoseParentDiedBeforeItsDeathSignalWasSetEndsT
   ::waitpid(parent, nullptr, 0);
   ASSERT_GT(pid, 0);
   // Gone, or a zombie nobody reaps (a container's init may not).
-  auto ended = [pid] {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    const size_t close = text.rfind(')');
-    return text.empty() || (close != std::string::npos && text.substr(close + 2, 1) == "Z");
-  };
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!ended() && std::chrono::steady_clock::now() < deadline) ::poll(nullptr, 0, 10);
-  EXPECT_TRUE(ended()) << "pid " << pid << " outlived the process that launched it";
-  if (!ended()) ::kill(pid, SIGKILL);
+  while (!procfs::Ended(pid) && std::chrono::steady_clock::now() < deadline) ::poll(nullptr, 0, 10);
+  EXPECT_TRUE(procfs::Ended(pid)) << "pid " << pid << " outlived the process that launched it";
+  if (!procfs::Ended(pid)) ::kill(pid, SIGKILL);
 }
 
 // The daemon's PATH may start with a directory only root can enter (~/.pyenv/shims): the program

@@ -203,15 +203,6 @@ class RuntimeFixture : public ::testing::Test {
   std::unique_ptr<RuntimeService> service_;
 };
 
-// Gone, or a zombie waiting for whoever adopted it.
-inline bool ProcessGone(int pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  if (content.empty()) return true;
-  size_t paren = content.rfind(')');
-  return paren != std::string::npos && paren + 2 < content.size() && content[paren + 2] == 'Z';
-}
-
 inline int CountOf(const std::string& haystack, const std::string& needle) {
   int n = 0;
   for (size_t pos = haystack.find(needle); pos != std::string::npos;

@@ -8,11 +8,11 @@
 
 #include "runtime/runtime_service.h"
 #include "runtime_fixture.h"
+#include "support/procfs.h"
 
 namespace cutover::runtime {
 namespace {
 
-using testing::ProcessGone;
 using testing::RuntimeFixture;
 
 class RuntimeLanguagesTest : public RuntimeFixture {
@@ -348,7 +348,7 @@ TEST_F(RuntimeLanguagesTest, PhpFunctionTimeoutKillsTheShellLoopAndPhp) {
   int php_pid = 0;
   pid_file >> php_pid;
   ASSERT_GT(php_pid, 1);
-  EXPECT_TRUE(TickUntil([&] { return ProcessGone(loop_pid) && ProcessGone(php_pid); }));
+  EXPECT_TRUE(TickUntil([&] { return procfs::Ended(loop_pid) && procfs::Ended(php_pid); }));
   InvokeResult next = Invoke({"phphang", 1}, "{}");
   ASSERT_EQ(next.outcome, InvokeOutcome::kSuccess) << next.payload;
   EXPECT_NE(ParseObject(next.payload)["ppid"].to_number<int64_t>(), loop_pid);  // a new instance

@@ -15,12 +15,12 @@
 #include <vector>
 
 #include "runtime_fixture.h"
+#include "support/procfs.h"
 
 namespace cutover::runtime {
 namespace {
 
 using testing::CountOf;
-using testing::ProcessGone;
 using testing::RuntimeFixture;
 
 class RuntimeServiceTest : public RuntimeFixture {
@@ -181,7 +181,7 @@ TEST_F(RuntimeServiceTest, TimeoutKillsTheInstanceAndTheNextInvokeGetsANewOne) {
   ASSERT_TRUE(LogsContain("slow", "child pid "));
   int child = ChildPid("slow");
   ASSERT_GT(child, 0);
-  EXPECT_TRUE(TickUntil([&] { return ProcessGone(child); })) << child;
+  EXPECT_TRUE(TickUntil([&] { return procfs::Ended(child); })) << child;
 }
 
 TEST_F(RuntimeServiceTest, CrashFailsOnlyThatInvocationThenRecovers) {
@@ -205,7 +205,7 @@ TEST_F(RuntimeServiceTest, CrashFailsOnlyThatInvocationThenRecovers) {
   // What the crashed bootstrap left running in its group was killed.
   int child = ChildPid("crashy");
   ASSERT_GT(child, 0);
-  EXPECT_TRUE(TickUntil([&] { return ProcessGone(child); })) << child;
+  EXPECT_TRUE(TickUntil([&] { return procfs::Ended(child); })) << child;
 }
 
 TEST_F(RuntimeServiceTest, MissingBootstrapIsAnInitErrorWithTheReasonLogged) {
