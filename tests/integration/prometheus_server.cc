@@ -31,10 +31,22 @@ PrometheusServer::PrometheusServer(const fs::path& dir, const std::vector<uint16
     }
     config << "]\n";
   }
-  const std::string config = "--config.file=" + (dir / "prometheus.yml").string();
-  const std::string storage = "--storage.tsdb.path=" + (dir / "tsdb").string();
+  // A free port may be taken before Prometheus binds it (ctest runs tests side by side): it then
+  // exits at once saying so, and another is tried, unless the caller chose the port.
+  for (int attempt = 0; attempt < 5 && !ready_; ++attempt) {
+    if (attempt > 0) {
+      if (port != 0 || log().find("address already in use") == std::string::npos) return;
+      port_ = test_support::FreeLoopbackPort();
+    }
+    Launch();
+  }
+}
+
+void PrometheusServer::Launch() {
+  const std::string config = "--config.file=" + (dir_ / "prometheus.yml").string();
+  const std::string storage = "--storage.tsdb.path=" + (dir_ / "tsdb").string();
   const std::string listen = "--web.listen-address=127.0.0.1:" + std::to_string(port_);
-  const std::string log = (dir / "prometheus.log").string();
+  const std::string log = (dir_ / "prometheus.log").string();
   pid_ = ::fork();
   if (pid_ == 0) {
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -44,11 +56,18 @@ PrometheusServer::PrometheusServer(const fs::path& dir, const std::vector<uint16
             static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  ready_ =
-      pid_ > 0 &&
-      WaitFor(
-          [&] { return HttpClient("127.0.0.1", port_).Request("GET", "/-/ready").status == 200; },
-          std::chrono::seconds(30));
+  if (pid_ < 0) return;
+  ready_ = WaitFor(
+      [&] {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {  // it exited: the log says why
+          pid_ = -1;
+          return true;
+        }
+        return HttpClient("127.0.0.1", port_).Request("GET", "/-/ready").status == 200;
+      },
+      std::chrono::seconds(30));
+  ready_ = ready_ && pid_ > 0;
 }
 
 PrometheusServer::~PrometheusServer() {

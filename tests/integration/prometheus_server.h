@@ -18,8 +18,8 @@ class PrometheusServer {
   static constexpr char kBinary[] = "/usr/bin/prometheus";
   static bool Installed();
 
-  // Starts it on `port` (0: a free one) and waits (up to 30 s) until it answers /-/ready;
-  // started() says whether it did.
+  // Starts it on `port` (0: a free one, and another when that was taken before Prometheus could
+  // bind it) and waits (up to 30 s) until it answers /-/ready; started() says whether it did.
   PrometheusServer(const std::filesystem::path& dir, const std::vector<uint16_t>& target_ports,
                    uint16_t port = 0);
   ~PrometheusServer();
@@ -35,6 +35,9 @@ class PrometheusServer {
   bool WaitForTargetsUp(std::chrono::milliseconds timeout) const;
 
  private:
+  // Starts the process on port_ and waits for it: sets pid_ (-1 when it exited) and ready_.
+  void Launch();
+
   std::filesystem::path dir_;
   size_t targets_ = 0;
   uint16_t port_ = 0;

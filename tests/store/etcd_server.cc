@@ -67,9 +67,17 @@ bool EtcdServer::Installed() { return fs::exists(kBinary); }
 
 EtcdServer::EtcdServer(const fs::path& dir) : dir_(dir) {
   fs::create_directories(dir_);
-  client_port_ = FreeLoopbackPort();
-  peer_port_ = FreeLoopbackPort();
-  Start();
+  // A port free a moment ago may be taken before etcd binds it (ctest runs tests side by side, and
+  // the two calls may even return the same port): etcd then exits at once saying so, and another
+  // pair is tried with a fresh log and data directory.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    client_port_ = FreeLoopbackPort();
+    peer_port_ = FreeLoopbackPort();
+    if (Start() || log().find("address already in use") == std::string::npos) return;
+    std::error_code ec;
+    fs::remove_all(dir_ / "data", ec);
+    fs::remove(dir_ / "etcd.log", ec);
+  }
 }
 
 EtcdServer::~EtcdServer() { Stop(); }

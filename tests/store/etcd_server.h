@@ -18,8 +18,9 @@ class EtcdServer {
   static constexpr char kBinary[] = "/usr/bin/etcd";
   static bool Installed();
 
-  // Starts etcd with its data under `dir` and waits (up to 20 s) until it answers /health.
-  // started() says whether it did; log() holds etcd's own output.
+  // Starts etcd with its data under `dir` and waits (up to 20 s) until it answers /health, on
+  // other free ports when the first ones were taken before etcd could bind them. started() says
+  // whether it did; log() holds etcd's own output.
   explicit EtcdServer(const std::filesystem::path& dir);
   ~EtcdServer();
   EtcdServer(const EtcdServer&) = delete;
